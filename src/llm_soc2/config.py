@@ -62,7 +62,12 @@ class Variable:
 # The documented variables. OpenTelemetry's exporter variables (OTEL_EXPORTER_OTLP_*) are read by the SDK
 # exporters themselves and are listed once in the README, not here.
 VARIABLES: Final[tuple[Variable, ...]] = (
-    Variable("OTEL_SERVICE_NAME", "unknown_service", "Service name; also the default audit log id.", "OpenTelemetry"),
+    Variable(
+        "OTEL_SERVICE_NAME",
+        "unknown_service",
+        "Service name; also the default audit log id.",
+        "OpenTelemetry",
+    ),
     Variable(
         "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
         "SPAN_ONLY",
@@ -70,25 +75,47 @@ VARIABLES: Final[tuple[Variable, ...]] = (
         "(true/false accepted). Our default captures, because the processor scrubs before export.",
         "OpenTelemetry",
     ),
-    Variable("OTEL_SDK_DISABLED", "false", "Disable everything (no instrumentation, no pipeline).", "OpenTelemetry"),
-    Variable("LLM_SOC2_DATA_DIR", ".llm-soc2", "Embedded state: SQLite audit log, keys, spill files, baselines."),
+    Variable(
+        "OTEL_SDK_DISABLED", "false", "Disable everything (no instrumentation, no pipeline).", "OpenTelemetry"
+    ),
+    Variable(
+        "LLM_SOC2_DATA_DIR", ".llm-soc2", "Embedded state: SQLite audit log, keys, spill files, baselines."
+    ),
     Variable(
         "LLM_SOC2_SECRET_KEY",
         "(generated in LLM_SOC2_DATA_DIR/secret.key)",
         "Deployment key (hex or base64, >= 32 bytes) for API-key fingerprints, end-user hashes and "
         "pseudonyms. Share it across a fleet so fingerprints match.",
     ),
-    Variable("LLM_SOC2_MAX_CONTENT_BYTES", "262144", "Content attributes larger than this are truncated (JSON kept valid)."),
+    Variable(
+        "LLM_SOC2_MAX_CONTENT_BYTES",
+        "262144",
+        "Content attributes larger than this are truncated (JSON kept valid).",
+    ),
     Variable("LLM_SOC2_PII_ACTION", "mask", "Default redaction: mask, pseudonymize or drop."),
     Variable(
         "LLM_SOC2_PII_ACTIONS",
         "",
         "Per-entity actions, e.g. EMAIL=pseudonymize,CREDIT_CARD=drop.",
     ),
-    Variable("LLM_SOC2_PII_DISABLED", "", "Comma-separated detector entities to switch off, e.g. IP_ADDRESS."),
-    Variable("LLM_SOC2_PII_NER", "false", "Enable person/location detection through Presidio + spaCy (extra [ner])."),
-    Variable("LLM_SOC2_SCRUB_TIMEOUT_MS", "50", "Per-span scrub budget; over it the content is dropped (fail closed)."),
-    Variable("LLM_SOC2_RISK_POLICY", "(built in)", "Path to a YAML risk policy mapping categories and scores to levels."),
+    Variable(
+        "LLM_SOC2_PII_DISABLED", "", "Comma-separated detector entities to switch off, e.g. IP_ADDRESS."
+    ),
+    Variable(
+        "LLM_SOC2_PII_NER",
+        "false",
+        "Enable person/location detection through Presidio + spaCy (extra [ner]).",
+    ),
+    Variable(
+        "LLM_SOC2_SCRUB_TIMEOUT_MS",
+        "50",
+        "Per-span scrub budget; over it the content is dropped (fail closed).",
+    ),
+    Variable(
+        "LLM_SOC2_RISK_POLICY",
+        "(built in)",
+        "Path to a YAML risk policy mapping categories and scores to levels.",
+    ),
     Variable("LLM_SOC2_AUDIT", "true", "Record every GenAI interaction in the tamper-evident audit log."),
     Variable(
         "LLM_SOC2_AUDIT_URL",
@@ -96,22 +123,48 @@ VARIABLES: Final[tuple[Variable, ...]] = (
         "Audit store: a sqlite:/// path or a postgresql:// DSN.",
     ),
     Variable("LLM_SOC2_AUDIT_LOG_ID", "(service.name)", "Audit log id (one Merkle tree per log id)."),
-    Variable("LLM_SOC2_AUDIT_QUEUE_SIZE", "10000", "Records the app may hand over before the writer spills to disk."),
+    Variable(
+        "LLM_SOC2_AUDIT_QUEUE_SIZE",
+        "10000",
+        "Records the app may hand over before the writer spills to disk.",
+    ),
     Variable("LLM_SOC2_AUDIT_BATCH_SIZE", "500", "Records committed per transaction."),
     Variable("LLM_SOC2_AUDIT_FLUSH_INTERVAL", "1.0", "Seconds between writer flushes."),
     Variable("LLM_SOC2_CHECKPOINT_EVERY", "1000", "Sign a checkpoint every N records..."),
     Variable("LLM_SOC2_CHECKPOINT_INTERVAL", "60", "...or every T seconds, and on shutdown."),
-    Variable("LLM_SOC2_SIGNING_KEY", "$LLM_SOC2_DATA_DIR/keys/checkpoint.key", "Ed25519 checkpoint signing key file."),
-    Variable("LLM_SOC2_WITNESS_DIR", "$LLM_SOC2_DATA_DIR/witness", "Directory witness for checkpoints (e.g. a WORM mount)."),
-    Variable("LLM_SOC2_CONTENT_KEY", "", "Master key (hex/base64, 32 bytes) to store raw content AES-256-GCM encrypted."),
+    Variable(
+        "LLM_SOC2_SIGNING_KEY",
+        "$LLM_SOC2_DATA_DIR/keys/checkpoint.key",
+        "Ed25519 checkpoint signing key file.",
+    ),
+    Variable(
+        "LLM_SOC2_WITNESS_DIR",
+        "$LLM_SOC2_DATA_DIR/witness",
+        "Directory witness for checkpoints (e.g. a WORM mount).",
+    ),
+    Variable(
+        "LLM_SOC2_CONTENT_KEY",
+        "",
+        "Master key (hex/base64, 32 bytes) to store raw content AES-256-GCM encrypted.",
+    ),
     Variable("LLM_SOC2_RETENTION_DAYS", "365", "Retention period for content (purge removes older content)."),
     Variable("LLM_SOC2_DRIFT", "true", "Run the online drift monitor."),
     Variable("LLM_SOC2_DRIFT_INTERVAL", "60", "Seconds between drift tests."),
     Variable("LLM_SOC2_DRIFT_WINDOW", "1800", "Current-window length in seconds."),
     Variable("LLM_SOC2_KEY_MAX_AGE_DAYS", "90", "API-key rotation policy: keys older than this are flagged."),
-    Variable("LLM_SOC2_KEY_ALLOWLIST", "", "Comma-separated API-key fingerprints that are expected; others are flagged."),
-    Variable("LLM_SOC2_PROMPT_REGISTRY", "llm-soc2.prompts.yaml", "Registry of approved prompt templates and models."),
-    Variable("LLM_SOC2_ENVIRONMENT", "(deployment.environment.name)", "Environment name recorded with changes."),
+    Variable(
+        "LLM_SOC2_KEY_ALLOWLIST",
+        "",
+        "Comma-separated API-key fingerprints that are expected; others are flagged.",
+    ),
+    Variable(
+        "LLM_SOC2_PROMPT_REGISTRY",
+        "llm-soc2.prompts.yaml",
+        "Registry of approved prompt templates and models.",
+    ),
+    Variable(
+        "LLM_SOC2_ENVIRONMENT", "(deployment.environment.name)", "Environment name recorded with changes."
+    ),
     Variable("GRAFANA_URL", "", "Grafana base URL (annotations witness, report source).", "grafana-client"),
     Variable("GRAFANA_TOKEN", "", "Grafana service-account token.", "grafana-client"),
 )
@@ -187,8 +240,11 @@ def decode_key(text: str) -> bytes:
     except ValueError:
         pass
     try:
-        return base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_" if "-" in value or "_" in value else None,
-                                validate=True)
+        return base64.b64decode(
+            value + "=" * (-len(value) % 4),
+            altchars=b"-_" if "-" in value or "_" in value else None,
+            validate=True,
+        )
     except (binascii.Error, ValueError) as exc:
         raise ValueError("key is neither hex nor base64") from exc
 
@@ -302,7 +358,11 @@ class Settings:
 
     @property
     def resolved_signing_key_path(self) -> Path:
-        return Path(self.signing_key_path) if self.signing_key_path else self.data_dir / "keys" / "checkpoint.key"
+        return (
+            Path(self.signing_key_path)
+            if self.signing_key_path
+            else self.data_dir / "keys" / "checkpoint.key"
+        )
 
     @property
     def resolved_witness_dir(self) -> Path:

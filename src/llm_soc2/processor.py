@@ -1,52 +1,618 @@
-"""The LLM span processor: the one processor on the TracerProvider. It wraps the export processors so
-that every exporter receives only a scrubbed copy of a GenAI span."""
+"""The LLM span processor: the one processor on the TracerProvider.
+
+It wraps the export processors (usually ``BatchSpanProcessor(OTLPSpanExporter())``), so exporters only
+ever receive a scrubbed copy of a GenAI span. Ended SDK spans are immutable (SDK >= 1.43), so the copy
+is a new ``ReadableSpan`` built from scrubbed attributes, events and status (the pattern
+pydantic/logfire uses). For each GenAI span, on the thread that ends it:
+
+1. find content in every known convention (``llm_soc2.content``) and scrub it (``llm_soc2.scrub``);
+2. classify risk over the scrubbed view plus the scrubber's findings (``llm_soc2.risk``);
+3. run enrichers (e.g. change management) that add attributes to the copy;
+4. record metrics, hand the interaction to sinks (audit writer, drift monitor): O(1) hand-offs, the
+   heavy work happens on their background threads;
+5. forward the scrubbed copy to the export processors.
+
+Spans that are not GenAI spans are forwarded unchanged (fast path). Fail closed: if anything in steps 1-2
+raises, every content-bearing attribute, event attribute and status description is removed from the
+copy and ``llm_soc2.scrub.error`` says why. Nothing here raises into the application.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from opentelemetry import metrics
 from opentelemetry.context import Context
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import Link, Status
 
+from llm_soc2 import content as ct
+from llm_soc2 import semconv as sc
 from llm_soc2.config import Settings
+
+if TYPE_CHECKING:
+    from llm_soc2.risk import Assessment, RiskEngine
+    from llm_soc2.scrub import Finding, Scrubber
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class ProcessedInteraction:
+    """A processed GenAI span as enrichers and sinks see it: scrubbed attributes (mutable for
+    enrichers), the assessment and the findings. Never holds unscrubbed content."""
+
+    span: ReadableSpan  # the original (unscrubbed) span: read ids and times only
+    attributes: dict[str, Any]
+    assessment: Assessment | None
+    input_entities: dict[str, int] = field(default_factory=dict)
+    output_entities: dict[str, int] = field(default_factory=dict)
+    response_text: str = ""
+
+    @property
+    def duration_s(self) -> float:
+        start, end = self.span.start_time, self.span.end_time
+        return (end - start) / 1e9 if start is not None and end is not None else 0.0
+
+
+class Enricher(Protocol):
+    """Adds attributes to the exported copy of a GenAI span (runs on the app thread: keep it µs-cheap)."""
+
+    def __call__(self, interaction: ProcessedInteraction) -> None: ...
+
+
+class Sink(Protocol):
+    """Receives every processed interaction (runs on the app thread: hand off, never block)."""
+
+    def __call__(self, interaction: ProcessedInteraction) -> None: ...
+
+
+class _ScrubbedSpan(ReadableSpan):
+    """A copy that still reports what the SDK dropped from the original (limits are evidence too)."""
+
+    def __init__(self, original: ReadableSpan, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._dropped = (original.dropped_attributes, original.dropped_events, original.dropped_links)
+
+    @property
+    def dropped_attributes(self) -> int:
+        return self._dropped[0]
+
+    @property
+    def dropped_events(self) -> int:
+        return self._dropped[1]
+
+    @property
+    def dropped_links(self) -> int:
+        return self._dropped[2]
+
+
+class _Instruments:
+    def __init__(self, meter_provider: metrics.MeterProvider | None) -> None:
+        meter = metrics.get_meter(sc.INSTRUMENTATION_SCOPE, meter_provider=meter_provider)
+        self.spans = meter.create_counter(sc.METRIC_SPANS_PROCESSED, "{span}", "GenAI spans processed")
+        self.interactions = meter.create_counter(
+            sc.METRIC_INTERACTIONS, "{interaction}", "LLM interactions by model, key, template and outcome"
+        )
+        self.pii = meter.create_counter(sc.METRIC_PII_FINDINGS, "{finding}", "PII and secret findings")
+        self.risk = meter.create_counter(sc.METRIC_RISK_EVENTS, "{event}", "Risk categories flagged")
+        self.failures = meter.create_counter(
+            sc.METRIC_SCRUB_FAILURES, "{failure}", "Content dropped because it could not be scrubbed"
+        )
+        self.duration = meter.create_histogram(
+            sc.METRIC_PROCESSOR_DURATION,
+            "s",
+            "Time spent processing one GenAI span",
+            explicit_bucket_boundaries_advisory=[
+                0.00001,
+                0.000025,
+                0.00005,
+                0.0001,
+                0.00025,
+                0.0005,
+                0.001,
+                0.0025,
+                0.005,
+                0.01,
+                0.05,
+            ],
+        )
 
 
 class LLMSpanProcessor(SpanProcessor):
-    """Scrubs, classifies and audits GenAI spans, then forwards a scrubbed copy to ``exporting``."""
+    """Scrubs, classifies and audits GenAI spans, then forwards a scrubbed copy to ``exporting``.
 
-    def __init__(self, *exporting: SpanProcessor, settings: Settings | None = None) -> None:
-        self._exporting = exporting
+    Register only this processor on the TracerProvider and pass it the export processors::
+
+        provider.add_span_processor(LLMSpanProcessor(BatchSpanProcessor(OTLPSpanExporter())))
+    """
+
+    def __init__(
+        self,
+        *exporting: SpanProcessor,
+        settings: Settings | None = None,
+        scrubber: Scrubber | None = None,
+        risk_engine: RiskEngine | None = None,
+        enrichers: Iterable[Enricher] = (),
+        sinks: Iterable[Sink] = (),
+        meter_provider: metrics.MeterProvider | None = None,
+        drop_span: Callable[[ReadableSpan], bool] | None = None,
+    ) -> None:
+        self._exporting = tuple(exporting)
         self._settings = settings or Settings.from_env()
+        self._scrubber = scrubber
+        self._risk_engine = risk_engine
+        self._enrichers = list(enrichers)
+        self._sinks = list(sinks)
+        self._meter_provider = meter_provider
+        self._instruments: _Instruments | None = None
+        self._drop_span = drop_span
+        self._errors_logged: set[str] = set()
 
+    # -- composition --------------------------------------------------------------------------------
+    def add_enricher(self, enricher: Enricher) -> None:
+        self._enrichers.append(enricher)
+
+    def add_sink(self, sink: Sink) -> None:
+        self._sinks.append(sink)
+
+    @property
+    def scrubber(self) -> Scrubber:
+        if self._scrubber is None:
+            from llm_soc2.scrub import Scrubber
+
+            self._scrubber = Scrubber(self._settings)
+        return self._scrubber
+
+    @property
+    def risk_engine(self) -> RiskEngine:
+        if self._risk_engine is None:
+            from llm_soc2.risk import RiskEngine
+
+            self._risk_engine = RiskEngine(self._settings)
+        return self._risk_engine
+
+    @property
+    def instruments(self) -> _Instruments:
+        if self._instruments is None:
+            self._instruments = _Instruments(self._meter_provider)
+        return self._instruments
+
+    # -- SpanProcessor ------------------------------------------------------------------------------
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         for processor in self._exporting:
-            processor.on_start(span, parent_context)
+            try:
+                processor.on_start(span, parent_context)
+            except Exception:  # an exporter's processor must not break the app either
+                self._log_once("export-start", "export processor failed in on_start")
 
     def on_end(self, span: ReadableSpan) -> None:
-        for processor in self._exporting:
-            processor.on_end(span)
+        if not ct.is_genai(span.attributes):
+            self._forward(span)
+            return
+        try:
+            if self._drop_span is not None and self._drop_span(span):
+                return
+        except Exception:
+            self._log_once("drop-span", "duplicate-span check failed")
+        started = time.perf_counter()
+        exported = self._process(span)
+        self._forward(exported)
+        try:
+            self.instruments.duration.record(time.perf_counter() - started)
+        except Exception:
+            self._log_once("metrics", "recording processor metrics failed")
 
     def shutdown(self) -> None:
         for processor in self._exporting:
-            processor.shutdown()
+            try:
+                processor.shutdown()
+            except Exception:
+                self._log_once("export-shutdown", "export processor failed to shut down")
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return all(processor.force_flush(timeout_millis) for processor in self._exporting)
+        deadline = time.monotonic() + timeout_millis / 1000
+        ok = True
+        for processor in self._exporting:
+            remaining = max(0, int((deadline - time.monotonic()) * 1000))
+            try:
+                ok = processor.force_flush(remaining) and ok
+            except Exception:
+                ok = False
+        return ok
+
+    # -- processing ---------------------------------------------------------------------------------
+    def _forward(self, span: ReadableSpan) -> None:
+        for processor in self._exporting:
+            try:
+                processor.on_end(span)
+            except Exception:
+                self._log_once("export-end", "export processor failed in on_end")
+
+    def _process(self, span: ReadableSpan) -> ReadableSpan:
+        try:
+            interaction, events, status = self._scrub_and_classify(span)
+        except Exception as exc:  # fail closed
+            reason = f"{type(exc).__name__}"
+            self._log_once("scrub:" + reason, "scrubbing a GenAI span failed; its content was dropped")
+            self._count_failure(reason)
+            return self._stripped_copy(span, reason)
+        for enricher in self._enrichers:
+            try:
+                enricher(interaction)
+            except Exception:
+                self._log_once(f"enricher:{enricher!r}", "an enricher failed")
+        self._record_metrics(interaction)
+        for sink in self._sinks:
+            try:
+                sink(interaction)
+            except Exception:
+                self._log_once(f"sink:{sink!r}", "a sink failed")
+        return self._copy(span, interaction.attributes, events, status)
+
+    def _scrub_texts(self, texts: list[str]) -> list[tuple[str | None, str | None, Any]]:
+        scrubber = self.scrubber
+        many = getattr(scrubber, "scrub_many", None)
+        results = many(texts) if many is not None else [scrubber.scrub(text) for text in texts]
+        return [(r.text, r.error, r.findings) for r in results]
+
+    def _scrub_and_classify(self, span: ReadableSpan) -> tuple[ProcessedInteraction, Sequence[Event], Status]:
+        original = span.attributes or {}
+        attributes, extracted, findings, removed = ct.scrub_attributes(original, self._scrub_texts)
+        errors: list[str] = []
+        if removed:
+            errors.append("unscrubbable content removed: " + ",".join(sorted(removed)))
+            for _ in removed:
+                self._count_failure("content")
+
+        input_entities: dict[str, int] = {}
+        output_entities: dict[str, int] = {}
+        for leaf, leaf_findings in zip(extracted.leaves, findings, strict=True):
+            if not leaf_findings:
+                continue
+            bucket = output_entities if leaf.direction == ct.OUTPUT else input_entities
+            for finding in leaf_findings:
+                bucket[finding.entity] = bucket.get(finding.entity, 0) + 1
+
+        events = [self._scrub_event(event, input_entities, output_entities, errors) for event in span.events]
+        status = span.status
+        if status.description:
+            result = self.scrubber.scrub(status.description)
+            _count(result.findings, input_entities)
+            status = Status(status.status_code, result.text if result.text is not None else ct.DROPPED_MARKER)
+
+        _set_pii_summary(attributes, input_entities, output_entities)
+        if errors:
+            attributes[sc.SCRUB_ERROR] = "; ".join(errors)
+
+        scrubbed_leaf_texts = _scrubbed_leaf_texts(extracted)
+        groups = ct.texts_by_role(extracted.leaves, scrubbed_leaf_texts)
+        response_text = "\n".join(groups.get(ct.ROLE_ASSISTANT, ()))
+        assessment = self._assess(attributes, groups, response_text, input_entities, output_entities)
+        if assessment is not None:
+            _set_risk(attributes, assessment)
+        interaction = ProcessedInteraction(
+            span, attributes, assessment, input_entities, output_entities, response_text
+        )
+        return interaction, events, status
+
+    def _scrub_event(
+        self, event: Event, input_entities: dict[str, int], output_entities: dict[str, int], errors: list[str]
+    ) -> Event:
+        if not event.attributes:
+            return event
+        attributes, _, findings, removed = ct.scrub_attributes(event.attributes, self._scrub_texts)
+        bucket = output_entities if event.name == "gen_ai.choice" else input_entities
+        for leaf_findings in findings:
+            _count(leaf_findings, bucket)
+        if removed:
+            errors.append(f"event {event.name}: unscrubbable content removed")
+        return Event(event.name, attributes, event.timestamp)
+
+    def _assess(
+        self,
+        attributes: Mapping[str, Any],
+        groups: Mapping[str, list[str]],
+        response_text: str,
+        input_entities: Mapping[str, int],
+        output_entities: Mapping[str, int],
+    ) -> Assessment | None:
+        from llm_soc2.risk import Interaction as RiskInteraction
+
+        finish = attributes.get(sc.GEN_AI_RESPONSE_FINISH_REASONS) or ()
+        context = groups.get(ct.ROLE_CONTEXT)
+        schema = _json_object(attributes.get(sc.RESPONSE_FORMAT_SCHEMA))
+        try:
+            return self.risk_engine.assess(
+                RiskInteraction(
+                    prompt="\n".join(groups.get(ct.ROLE_USER, ())),
+                    response=response_text,
+                    system="\n".join(groups.get(ct.ROLE_SYSTEM, ())),
+                    tool_results=tuple(groups.get(ct.ROLE_TOOL, ())),
+                    context="\n".join(context) if context else None,
+                    finish_reasons=tuple(str(reason) for reason in finish),
+                    response_schema=schema,
+                    input_entities=tuple(input_entities),
+                    output_entities=tuple(output_entities),
+                )
+            )
+        except Exception:
+            self._log_once("risk", "risk assessment failed")
+            return None
+
+    def _record_metrics(self, interaction: ProcessedInteraction) -> None:
+        try:
+            inst = self.instruments
+            attrs = interaction.attributes
+            base = {
+                sc.GEN_AI_PROVIDER_NAME: str(
+                    attrs.get(sc.GEN_AI_PROVIDER_NAME, attrs.get(sc.GEN_AI_SYSTEM, ""))
+                ),
+                sc.GEN_AI_REQUEST_MODEL: str(attrs.get(sc.GEN_AI_REQUEST_MODEL, "")),
+                sc.GEN_AI_OPERATION_NAME: str(attrs.get(sc.GEN_AI_OPERATION_NAME, "")),
+            }
+            inst.spans.add(1, base)
+            assessment = interaction.assessment
+            level = assessment.level if assessment is not None else "unknown"
+            inst.interactions.add(
+                1,
+                {
+                    **base,
+                    sc.ERROR_TYPE: str(attrs.get(sc.ERROR_TYPE, "")),
+                    sc.RISK_LEVEL: level,
+                    sc.API_KEY_FINGERPRINT: str(attrs.get(sc.API_KEY_FINGERPRINT, "")),
+                    sc.PROMPT_TEMPLATE_HASH: str(attrs.get(sc.PROMPT_TEMPLATE_HASH, "")),
+                    sc.CHANGE_APPROVED: str(attrs.get(sc.CHANGE_APPROVED, "unknown")).lower(),
+                },
+            )
+            for direction, entities in (
+                (ct.INPUT, interaction.input_entities),
+                (ct.OUTPUT, interaction.output_entities),
+            ):
+                for entity, count in entities.items():
+                    inst.pii.add(count, {**base, sc.ATTR_PII_TYPE: entity, sc.ATTR_DIRECTION: direction})
+            if assessment is not None:
+                for category in assessment.categories:
+                    inst.risk.add(1, {**base, sc.ATTR_RISK_CATEGORY: category, sc.ATTR_RISK_LEVEL: level})
+        except Exception:
+            self._log_once("metrics", "recording processor metrics failed")
+
+    def _count_failure(self, kind: str) -> None:
+        try:
+            self.instruments.failures.add(1, {sc.ATTR_ERROR_KIND: kind})
+        except Exception:
+            self._log_once("metrics", "recording processor metrics failed")
+
+    # -- copies -------------------------------------------------------------------------------------
+    def _copy(
+        self, span: ReadableSpan, attributes: Mapping[str, Any], events: Sequence[Event], status: Status
+    ) -> ReadableSpan:
+        return _ScrubbedSpan(
+            span,
+            name=span.name,
+            context=span.context,
+            parent=span.parent,
+            resource=span.resource,
+            attributes=attributes,
+            events=tuple(events),
+            links=tuple(self._scrub_links(span.links)),
+            kind=span.kind,
+            status=status,
+            start_time=span.start_time,
+            end_time=span.end_time,
+            instrumentation_scope=span.instrumentation_scope,
+        )
+
+    def _scrub_links(self, links: Sequence[Link]) -> Iterable[Link]:
+        for link in links:
+            if not link.attributes:
+                yield link
+                continue
+            attributes, _, _, _ = ct.scrub_attributes(link.attributes, self._scrub_texts)
+            yield Link(link.context, attributes)
+
+    def _stripped_copy(self, span: ReadableSpan, reason: str) -> ReadableSpan:
+        """The fail-closed copy: only structural and numeric attributes survive."""
+        attributes = {
+            key: value
+            for key, value in (span.attributes or {}).items()
+            if ct.is_structural(key) or isinstance(value, bool | int | float)
+        }
+        attributes[sc.SCRUB_ERROR] = f"processing failed ({reason}); content dropped"
+        events = [Event(event.name, None, event.timestamp) for event in span.events]
+        status = Status(span.status.status_code, None)
+        return _ScrubbedSpan(
+            span,
+            name=span.name,
+            context=span.context,
+            parent=span.parent,
+            resource=span.resource,
+            attributes=attributes,
+            events=tuple(events),
+            links=tuple(Link(link.context) for link in span.links),
+            kind=span.kind,
+            status=status,
+            start_time=span.start_time,
+            end_time=span.end_time,
+            instrumentation_scope=span.instrumentation_scope,
+        )
+
+    def _log_once(self, kind: str, message: str) -> None:
+        if kind in self._errors_logged or len(self._errors_logged) > 1000:
+            return
+        self._errors_logged.add(kind)
+        _log.warning(
+            "llm-soc2: %s (further errors of this kind are counted, not logged)", message, exc_info=True
+        )
+
+
+def _count(findings: Iterable[Finding], bucket: dict[str, int]) -> None:
+    for finding in findings:
+        bucket[finding.entity] = bucket.get(finding.entity, 0) + 1
+
+
+def _scrubbed_leaf_texts(extracted: ct.ExtractedContent) -> list[str | None]:
+    """The scrubbed text of each leaf, read back from where write-back put it."""
+    texts: list[str | None] = []
+    for leaf in extracted.leaves:
+        doc = extracted.documents[leaf.key]
+        if doc.failed is not None:
+            texts.append(None)
+        elif leaf.container is None:
+            value = doc.value
+            texts.append(value if isinstance(value, str) else None)
+        else:
+            value = leaf.container[leaf.index]
+            texts.append(value if isinstance(value, str) else None)
+    return texts
+
+
+def _set_pii_summary(
+    attributes: dict[str, Any], inputs: Mapping[str, int], outputs: Mapping[str, int]
+) -> None:
+    input_count = sum(inputs.values())
+    output_count = sum(outputs.values())
+    attributes[sc.PII_DETECTED] = bool(input_count or output_count)
+    attributes[sc.PII_COUNT] = input_count + output_count
+    attributes[sc.PII_TYPES] = tuple(sorted(set(inputs) | set(outputs)))
+    attributes[sc.PII_INPUT_DETECTED] = bool(input_count)
+    attributes[sc.PII_INPUT_COUNT] = input_count
+    attributes[sc.PII_INPUT_TYPES] = tuple(sorted(inputs))
+    attributes[sc.PII_OUTPUT_DETECTED] = bool(output_count)
+    attributes[sc.PII_OUTPUT_COUNT] = output_count
+    attributes[sc.PII_OUTPUT_TYPES] = tuple(sorted(outputs))
+
+
+def _set_risk(attributes: dict[str, Any], assessment: Assessment) -> None:
+    attributes[sc.RISK_SCORE] = float(assessment.score)
+    attributes[sc.RISK_LEVEL] = assessment.level
+    attributes[sc.RISK_CATEGORIES] = tuple(assessment.categories)
+    for category, score in assessment.scores.items():
+        attributes[sc.risk_category_score_attribute(category)] = float(score)
+    if assessment.policy_version:
+        attributes[sc.RISK_POLICY_VERSION] = assessment.policy_version
+
+
+def _json_object(value: Any) -> Mapping[str, object] | None:
+    if not isinstance(value, str) or not value:
+        return None
+    import json
+
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
 
 
 class LLMLogRecordProcessor(LogRecordProcessor):
-    """Scrubs GenAI log events (content) before the wrapped export processors see them."""
+    """Scrubs GenAI log events (e.g. ``gen_ai.client.inference.operation.details``) in place before the
+    wrapped export processors see them. Log records are mutable, so no copy is needed."""
 
-    def __init__(self, *exporting: LogRecordProcessor, settings: Settings | None = None) -> None:
-        self._exporting = exporting
+    def __init__(
+        self,
+        *exporting: LogRecordProcessor,
+        settings: Settings | None = None,
+        scrubber: Scrubber | None = None,
+    ) -> None:
+        self._exporting = tuple(exporting)
         self._settings = settings or Settings.from_env()
+        self._scrubber = scrubber
+        self._errors_logged: set[str] = set()
+
+    @property
+    def scrubber(self) -> Scrubber:
+        if self._scrubber is None:
+            from llm_soc2.scrub import Scrubber
+
+            self._scrubber = Scrubber(self._settings)
+        return self._scrubber
+
+    def _scrub_texts(self, texts: list[str]) -> list[tuple[str | None, str | None, Any]]:
+        scrubber = self.scrubber
+        many = getattr(scrubber, "scrub_many", None)
+        results = many(texts) if many is not None else [scrubber.scrub(text) for text in texts]
+        return [(r.text, r.error, r.findings) for r in results]
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+        record = log_record.log_record
+        event_name = getattr(record, "event_name", None) or ""
+        attributes = record.attributes or {}
+        if event_name.startswith("gen_ai.") or ct.is_genai(attributes) or _body_is_genai(record.body):
+            try:
+                self._scrub_record(record)
+            except Exception:
+                self._log_once("scrub", "scrubbing a GenAI log record failed; its content was dropped")
+                record.body = None
+                record.attributes = {
+                    k: v for k, v in (record.attributes or {}).items() if ct.is_structural(k)
+                }
         for processor in self._exporting:
-            processor.on_emit(log_record)
+            try:
+                processor.on_emit(log_record)
+            except Exception:
+                self._log_once("export", "log export processor failed")
+
+    def _scrub_record(self, record: Any) -> None:
+        if record.attributes:
+            attributes, _, _, _ = ct.scrub_attributes(record.attributes, self._scrub_texts)
+            record.attributes = attributes
+        body = record.body
+        if isinstance(body, str):
+            result = self.scrubber.scrub(body)
+            record.body = result.text if result.text is not None else ct.DROPPED_MARKER
+        elif isinstance(body, Mapping):
+            record.body = self._scrub_structured(body)
+        elif isinstance(body, list | tuple):
+            record.body = self._scrub_structured({"_": list(body)})["_"]
+
+    def _scrub_structured(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Structured bodies (events carry messages as lists, not JSON strings): scrub every string leaf."""
+        copy = _deep_copy(body)
+        leaves: list[ct.Leaf] = []
+        ct._walk(leaves, copy, "body", ct.INPUT, "", depth=0)
+        results = self._scrub_texts([leaf.text for leaf in leaves])
+        for leaf, (text, error, _) in zip(leaves, results, strict=True):
+            leaf.container[leaf.index] = ct.DROPPED_MARKER if text is None or error is not None else text
+        return copy
 
     def shutdown(self) -> None:
         for processor in self._exporting:
-            processor.shutdown()
+            try:
+                processor.shutdown()
+            except Exception:
+                self._log_once("export-shutdown", "log export processor failed to shut down")
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return all(processor.force_flush(timeout_millis) for processor in self._exporting)
+        ok = True
+        for processor in self._exporting:
+            try:
+                ok = processor.force_flush(timeout_millis) and ok
+            except Exception:
+                ok = False
+        return ok
+
+    def _log_once(self, kind: str, message: str) -> None:
+        if kind in self._errors_logged:
+            return
+        self._errors_logged.add(kind)
+        _log.warning("llm-soc2: %s", message, exc_info=True)
+
+
+def _body_is_genai(body: Any) -> bool:
+    return isinstance(body, Mapping) and any(key in body for key in sc.GEN_AI_CONTENT_ATTRIBUTES)
+
+
+def _deep_copy(value: Any, depth: int = 0) -> Any:
+    if depth > 64:
+        raise ValueError("log body nested too deeply")
+    if isinstance(value, Mapping):
+        return {str(k): _deep_copy(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_deep_copy(v, depth + 1) for v in value]
+    return value

@@ -207,7 +207,9 @@ METRIC_PII_FINDINGS: Final = "llm_soc2.pii.findings"  # {finding}, counter
 METRIC_SCRUB_FAILURES: Final = "llm_soc2.scrub.failures"  # {failure}, counter
 METRIC_RISK_EVENTS: Final = "llm_soc2.risk.events"  # {event}, counter
 METRIC_INTERACTIONS: Final = "llm_soc2.interactions"  # {interaction}, counter
-METRIC_AUDIT_RECORDS: Final = "llm_soc2.audit.records"  # {record}, counter; outcome=written|spilled|replayed|lost
+METRIC_AUDIT_RECORDS: Final = (
+    "llm_soc2.audit.records"  # {record}, counter; outcome=written|spilled|replayed|lost
+)
 METRIC_AUDIT_BACKLOG: Final = "llm_soc2.audit.backlog"  # {record}, gauge; queued + spilled, not yet stored
 METRIC_AUDIT_CHECKPOINT_TIME: Final = "llm_soc2.audit.checkpoint.time"  # s (unix time), gauge
 METRIC_AUDIT_CHECKPOINT_SIZE: Final = "llm_soc2.audit.checkpoint.size"  # {record}, gauge

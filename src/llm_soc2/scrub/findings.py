@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 
 
-class Action(str, enum.Enum):
+class Action(enum.StrEnum):
     """What happens to a detected value."""
 
     MASK = "mask"  # "[EMAIL]"
@@ -14,9 +14,9 @@ class Action(str, enum.Enum):
     DROP = "drop"  # the whole content value is removed
 
 
-class Kind(str, enum.Enum):
+class Kind(enum.StrEnum):
     PII = "pii"
-    SECRET = "secret"
+    SECRET = "secret"  # noqa: S105 - a category name, not a credential
 
 
 @dataclass(frozen=True, slots=True)
