@@ -1,0 +1,187 @@
+"""The risk engine: runs the classifiers over one interaction and applies the policy.
+
+One pass per text: the cues of every built-in (cue) classifier are compiled into one RE2 set per field,
+each field is scanned once, and a cue classifier with nothing to look at is not called. Other
+classifiers (plugins, and the built-ins that read no text: truncation, groundedness, output schema) are
+called directly; those decide cheaply for themselves whether their field is present.
+
+Never raises: a classifier that raises is skipped, counted in :attr:`RiskEngine.errors` (per classifier
+name) and named in the assessment (``Assessment.failed`` and a ``classifier_error:<name>`` reason on its
+categories). Thread-safe: the engine holds no per-call state; compiled patterns are immutable.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+from llm_soc2.config import Settings
+from llm_soc2.risk import text as _text
+from llm_soc2.risk.assessment import Assessment, Interaction, Signal
+from llm_soc2.risk.base import NO_HITS, Classifier, CueClassifier, Scanner, field_text
+from llm_soc2.risk.policy import Policy
+from llm_soc2.risk.registry import ClassifierRegistry, check_classifier
+
+_log = logging.getLogger(__name__)
+
+ENGINE_ERROR: Final = "engine"
+MAX_REASONS: Final = 16
+MAX_REASON_CHARS: Final = 64
+
+
+class RiskEngine:
+    """Assess interactions: ``RiskEngine().assess(Interaction(prompt=..., response=...))``.
+
+    ``settings`` supplies the policy path (``LLM_SOC2_RISK_POLICY``); ``policy`` overrides it;
+    ``classifiers`` replaces the registry (built-ins + entry-point plugins - disabled ones).
+    ``budget_ms``: once an assessment has taken this long (wall clock, so a badly overloaded process
+    can reach it too), the remaining classifiers are skipped and named in ``Assessment.failed`` as
+    ``budget:<name>``. It guards against slow plugins: the built-ins are bounded by their windows and
+    stay far below it. ``None`` disables the check.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        policy: Policy | None = None,
+        classifiers: Sequence[Classifier] | None = None,
+        budget_ms: float | None = 250.0,
+    ) -> None:
+        if policy is None:
+            path = settings.risk_policy if settings is not None else Settings.from_env().risk_policy
+            policy = Policy.load_or_default(path)
+        self.policy = policy
+        if classifiers is None:
+            try:
+                registry = ClassifierRegistry.from_policy(policy)
+            except Exception as exc:  # a bad option in a policy file: fall back to the built-in policy
+                _log.warning("%s; using the built-in risk policy", exc)
+                self.policy = Policy.default()
+                registry = ClassifierRegistry.from_policy(self.policy)
+            self.classifiers: tuple[Classifier, ...] = tuple(registry)
+        else:
+            self.classifiers = tuple(
+                check_classifier(c, f"classifier {getattr(c, 'name', c)!r}") for c in classifiers
+            )
+        self.budget_s = None if budget_ms is None else budget_ms / 1000.0
+        self.errors: Counter[str] = Counter()  # classifier name -> exceptions raised
+        self._lock = threading.Lock()
+        self._cue_classifiers = {c.name: c for c in self.classifiers if isinstance(c, CueClassifier)}
+        self._scanner = Scanner([(c.name, c.cues) for c in self._cue_classifiers.values()])
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+    def assess(self, interaction: Interaction) -> Assessment:
+        """The assessment of one interaction. Never raises."""
+        try:
+            return self._assess(interaction)
+        except Exception:
+            self._count(ENGINE_ERROR)
+            _log.debug("risk engine failed", exc_info=True)
+            return Assessment(0.0, "low", (), {}, {}, self.policy.version, failed=(ENGINE_ERROR,))
+
+    def _assess(self, interaction: Interaction) -> Assessment:
+        started = time.perf_counter()
+        if not isinstance(interaction, Interaction):
+            interaction = _coerce(interaction)
+        texts = {}
+        for field in self._scanner.fields:
+            value = field_text(interaction, field)
+            if value:
+                texts[field] = _text.encode(value)
+        hits = self._scanner.scan(texts) if texts else {}
+        signals: list[Signal] = []
+        failed: dict[str, tuple[str, ...]] = {}
+        for classifier in self.classifiers:
+            if self.budget_s is not None and time.perf_counter() - started > self.budget_s:
+                failed[f"budget:{classifier.name}"] = ()
+                continue
+            try:
+                cue = self._cue_classifiers.get(classifier.name)
+                if cue is not None:
+                    found = hits.get(cue.name, NO_HITS)
+                    if not found and not cue.wants(interaction):
+                        continue
+                    produced: Iterable[Signal] = cue.score(interaction, found)
+                else:
+                    produced = classifier.classify(interaction)
+                for signal in produced:
+                    signals.append(_clean(signal))
+            except Exception:
+                self._count(classifier.name)
+                _log.debug("risk classifier %s failed", classifier.name, exc_info=True)
+                failed[classifier.name] = tuple(classifier.categories)
+        return self.policy.evaluate(signals, failed)
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self.errors[name] += 1
+
+
+def _clean(signal: Signal) -> Signal:
+    """A signal from any classifier made safe to export: score in [0, 1], short string reasons."""
+    if not isinstance(signal, Signal):
+        raise TypeError(f"classify() must yield Signal objects, not {type(signal).__name__}")
+    score = float(signal.score)
+    if not math.isfinite(score):
+        score = 0.0
+    score = min(1.0, max(0.0, score))
+    reasons = tuple(str(r)[:MAX_REASON_CHARS] for r in tuple(signal.reasons)[:MAX_REASONS])
+    if score == signal.score and reasons == signal.reasons and isinstance(signal.category, str):
+        return signal
+    return Signal(str(signal.category)[:MAX_REASON_CHARS], score, reasons)
+
+
+def _coerce(value: Any) -> Interaction:
+    """An Interaction from a mapping (the processor may hand one over); anything else is empty."""
+    if isinstance(value, dict):
+        fields = {k: v for k, v in value.items() if k in Interaction.__dataclass_fields__}
+        return make_interaction(**fields)
+    return Interaction()
+
+
+def make_interaction(
+    prompt: object = "",
+    response: object = "",
+    context: object = None,
+    *,
+    system: object = "",
+    tool_results: object = (),
+    finish_reasons: object = (),
+    response_schema: object = None,
+    input_entities: object = (),
+    output_entities: object = (),
+) -> Interaction:
+    """An Interaction from loosely typed values (a str where a tuple is expected, bytes, None ...)."""
+
+    def strings(value: object) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str | bytes):
+            return (_text.as_text(value),)
+        try:
+            return tuple(_text.as_text(v) for v in list(value)[: _text.JOIN_LIMIT])  # type: ignore[call-overload]
+        except TypeError:
+            return (_text.as_text(value),)
+
+    from collections.abc import Mapping
+
+    return Interaction(
+        prompt=_text.as_text(prompt),
+        response=_text.as_text(response),
+        system=_text.as_text(system),
+        tool_results=strings(tool_results),
+        context=None if context is None else _text.as_text(context),
+        finish_reasons=strings(finish_reasons),
+        response_schema=response_schema if isinstance(response_schema, Mapping) else None,
+        input_entities=strings(input_entities),
+        output_entities=strings(output_entities),
+    )

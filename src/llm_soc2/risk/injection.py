@@ -1,0 +1,748 @@
+"""Prompt injection and jailbreak attempts, in the prompt and (indirect injection) in tool results and
+retrieval context.
+
+No single phrase decides. Each cue below is weak or strong evidence of one *family* of attack; the score
+is the noisy-OR of the strongest cue of every family that matched, so a DAN prompt (persona + "no
+restrictions" + "stay in character" + "two responses" ...) scores high while a lone "you are now a
+pirate" does not. Families:
+
+- ``override``: instruction-override phrasings with synonyms and word gaps ("ignore / disregard / forget
+  ... previous / prior / above ... instructions / rules"), weaker when the object is the user's own
+  ("ignore my previous message") or not an instruction at all ("ignore the previous error").
+- ``persona``, ``dan``, ``mode``, ``character``, ``dual``, ``limits``, ``policy``, ``compliance``: the
+  structure of role-play jailbreaks ("you are now X", "DAN", "developer mode", "stay in character",
+  "two responses", "no restrictions", "never refuse").
+- ``extract``: requests for the system prompt / initial instructions / "the text above".
+- ``template``: chat-template and delimiter tokens (``<|im_start|>``, ``[INST]``, ``<<SYS>>``,
+  ``### system``, role labels at the start of a line).
+- ``indirect``: text addressed to the model from inside data ("note to the AI", "do not tell the user",
+  markdown-image exfiltration).
+- ``obf``: encodings and obfuscation. Base64 blocks are decoded (at most 8 blocks of 4 KiB) and the
+  decoded text is scanned again; rot13 is undone when rot13'd keywords or the word "rot13" appear;
+  zero-width, bidi and Unicode tag characters, Cyrillic/Greek homoglyphs, fullwidth letters and
+  spaced-out letters are folded away and the text is scanned again; Morse code is decoded. Leetspeak needs no pass: the cue
+  words are compiled with leet classes (``ignore`` also matches ``1gn0r3``).
+
+Security-education phrasing ("what is prompt injection", "how to prevent jailbreaks") halves the score:
+such questions quote attacks without being one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import itertools
+from collections.abc import Iterable
+from typing import ClassVar, Final
+
+import re2
+
+from llm_soc2.risk import text as _text
+from llm_soc2.risk.assessment import Interaction, Signal
+from llm_soc2.risk.base import CONTEXT, PROMPT, TOOLS, Cue, CueClassifier, Hits, combine, field_text
+from llm_soc2.semconv import RISK_PROMPT_INJECTION
+
+# --------------------------------------------------------------------------------------------------
+# Vocabulary
+# --------------------------------------------------------------------------------------------------
+_VERBS: Final = _text.alternation((
+    "ignore", "disregard", "forget", "forget about", "skip", "bypass", "override", "overrule", "neglect",
+    "overlook", "omit", "abandon", "discard", "dismiss", "ditch", "scrap", "erase", "delete", "clear",
+    "reset", "nullify", "void", "cancel", "revoke", "circumvent", "drop", "unlearn", "wipe", "set aside",
+    "throw out", "throw away", "pay no attention to", "pay no heed to", "do not follow", "don't follow",
+    "dont follow", "stop following", "no longer follow", "stop obeying", "do not obey", "don't obey",
+    "not bound by", "no longer bound by", "break free of", "break free from", "ignoring", "disregarding",
+    "forgetting", "bypassing", "overriding", "break", "breaking", "violate", "violating",
+))  # fmt: skip
+_PRIOR: Final = _text.alternation((
+    "previous", "previously", "prior", "preceding", "above", "earlier", "former", "foregoing", "initial",
+    "original", "old", "existing", "past", "preset", "default", "system", "developer", "pre-existing",
+    "aforementioned", "built-in", "inbuilt", "usual", "normal", "current", "given", "provided",
+    "preprogrammed", "pre-programmed", "programmed", "hardcoded",
+))  # fmt: skip
+_QUANT: Final = _text.alternation(("all", "any", "every", "each", "your", "these", "those"))
+_TARGET: Final = _text.alternation((
+    "instruction", "instructions", "direction", "directions", "directive", "directives", "rule", "rules",
+    "guideline", "guidelines", "guidance", "policy", "policies", "prompt", "prompts", "command", "commands",
+    "order", "orders", "constraint", "constraints", "restriction", "restrictions", "limitation",
+    "limitations", "programming", "training", "guardrail", "guardrails", "filter", "filters", "safeguard",
+    "safeguards", "protocol", "protocols", "principles", "ethics", "morals", "boundaries", "conditioning",
+    "regulations", "parameters", "settings", "configuration", "system prompt", "content policy",
+    "safety measures", "moderation", "tos", "terms of service", "terms of use", "content policies",
+    "usage policies",
+))  # fmt: skip
+_WEAK_TARGET: Final = _text.alternation((
+    "text", "content", "input", "inputs", "message", "messages", "conversation", "context", "task", "tasks",
+    "request", "requests", "data", "information", "everything", "words", "lines",
+))  # fmt: skip
+_AFTER: Final = _text.alternation((
+    "before", "previously", "earlier", "so far", "until now", "up to now", "up until now", "above",
+    "you got", "you were given", "you have been given", "you've been given", "you received",
+    "you were told", "you have been told", "you've been told", "from before", "of before",
+))  # fmt: skip
+_AI: Final = (
+    r"(?:an?\W+)?(?:ai|a\.i\.?|assistant|llm|language\W+model|model|chat\W?bot|bot|gpt|chatgpt|claude|agent)"
+)
+
+
+def _gap(words: int) -> str:
+    """Up to ``words`` intervening words."""
+    return rf"(?:\W+\w+){{0,{words}}}\W+"
+
+
+_ZW: Final = "".join(f"\\x{{{ord(ch):04X}}}" for ch in _text.ZERO_WIDTH)
+_BIDI: Final = "".join(f"\\x{{{ord(ch):04X}}}" for ch in _text.BIDI_CONTROLS)
+_ROT13_WORDS: Final = "|".join(
+    _text.rot13(word)
+    for word in ("ignore", "disregard", "instructions", "previous", "system prompt", "jailbreak", "forget")
+).replace(" ", r"\W+")
+
+# --------------------------------------------------------------------------------------------------
+# Cues
+# --------------------------------------------------------------------------------------------------
+_ALL_SOURCES: Final = (PROMPT, TOOLS, CONTEXT)
+
+CUES: Final = (
+    # ---- instruction override
+    Cue(
+        "override.prior",
+        rf"(?i)\b{_VERBS}{_gap(3)}{_PRIOR}{_gap(2)}{_TARGET}\b",
+        0.85,
+        _ALL_SOURCES,
+        "override",
+    ),
+    Cue(
+        "override.prior",
+        rf"(?i)\b{_VERBS}{_gap(3)}{_TARGET}{_gap(4)}{_AFTER}\b",
+        0.85,
+        _ALL_SOURCES,
+        "override",
+    ),
+    Cue("override.all", rf"(?i)\b{_VERBS}\W+{_QUANT}{_gap(2)}{_TARGET}\b", 0.6, _ALL_SOURCES, "override"),
+    Cue("override.all", rf"(?i)\b{_VERBS}\W+{_QUANT}\W+{_TARGET}\b", 0.6, _ALL_SOURCES, "override"),
+    Cue(
+        "override.context",
+        rf"(?i)\b{_VERBS}{_gap(3)}{_PRIOR}{_gap(2)}{_WEAK_TARGET}\b",
+        0.45,
+        _ALL_SOURCES,
+        "override",
+    ),
+    Cue(
+        "override.everything",
+        rf"(?i)\b{_VERBS}\W+(?:about\W+)?everything\W+(?:\w+\W+){{0,2}}?{_AFTER}\b",
+        0.6,
+        _ALL_SOURCES,
+        "override",
+    ),
+    Cue(
+        "override.everything",
+        rf"(?i)\b{_VERBS}\W+(?:about\W+)?(?:everything|all)\W+(?:that\W+)?you\W+(?:\w+\W+){{0,2}}?(?:know|knew|"
+        r"learned|learnt|were\W+taught|have\W+been\W+taught|were\W+told|have\W+been\W+told|(?:have\W+)?been\W+"
+        r"trained)\b",
+        0.6,
+        _ALL_SOURCES,
+        "override",
+    ),
+    Cue("override.weak", rf"(?i)\b{_VERBS}{_gap(3)}{_TARGET}\b", 0.25, _ALL_SOURCES, "override"),
+    Cue("override.own", rf"(?i)\b{_VERBS}\W+(?:\w+\W+)?(?:my|our|what\W+i)\b", 0.0, _ALL_SOURCES),
+    Cue(
+        "override.new_instructions",
+        r"(?i)\b(?:new|updated|real|actual|true|revised|overriding|secret|hidden|special|additional|priority|"
+        r"urgent)\W+(?:system\W+)?(?:instructions?|directives?|orders|commands|task|objective|mission|rules)"
+        r"\s*:",
+        0.3,
+        _ALL_SOURCES,
+        "redirect",
+    ),
+    Cue(
+        "override.instead",
+        r"(?i)\binstead\W+(?:just\W+|you\W+(?:will|should|must)\W+)?(?:say|print|output|"
+        r"write|respond|reply|answer|return|type|spell|repeat)\b",
+        0.3,
+        _ALL_SOURCES,
+        "redirect",
+    ),
+    Cue(
+        "override.just_say",
+        r"(?i)\b(?:just|only|simply)\W+(?:say|print|output|write|respond\W+with|"
+        r"reply\W+with|repeat|type)\s*[\"'“‘:]",
+        0.35,
+        _ALL_SOURCES,
+        "payload",
+    ),
+    Cue(
+        "override.from_now_on",
+        r"(?i)\bfrom\W+(?:now\W+on|this\W+(?:point|moment|message)\W+(?:on|onwards?|forward))\b",
+        0.2,
+        _ALL_SOURCES,
+        "redirect",
+    ),
+    # ---- persona / jailbreak structure
+    Cue("jailbreak.dan", r"\bDANs?\b|\bD\.A\.N\b", 0.35, _ALL_SOURCES, "dan"),
+    Cue("jailbreak.do_anything_now", r"(?i)\bdo\W+anything\W+now\b", 0.65, _ALL_SOURCES, "dan"),
+    Cue("jailbreak.word", r"(?i)\bjail\W?br[eo]a?k(?:s|en|ed|ing)?\b", 0.3, _ALL_SOURCES, "jailbreak_word"),
+    Cue(
+        "jailbreak.mode",
+        r"(?i)\b(?:developer|dev|god|jailbreak|jailbroken|evil|opposite|chaos|dark|unrestricted|unfiltered|"
+        r"uncensored|dan|dude|stan|anarchy|villain|rebel|freedom|sudo|admin|root|maintenance|debug|test)\W+"
+        r"mode\b",
+        0.3,
+        _ALL_SOURCES,
+        "mode",
+    ),
+    Cue(
+        "jailbreak.mode_strong",
+        r"(?i)\b(?:developer|god|jailbreak|jailbroken|evil|opposite|chaos|unrestricted|unfiltered|uncensored|"
+        r"dan|anarchy)\W+mode\b",
+        0.45,
+        _ALL_SOURCES,
+        "mode",
+    ),
+    Cue(
+        "jailbreak.mode_enabled",
+        r"(?i)\bmode\W+(?:is\W+|has\W+been\W+)?(?:enabled|activated|engaged|unlocked)\b",
+        0.3,
+        _ALL_SOURCES,
+        "mode",
+    ),
+    Cue(
+        "jailbreak.you_are_now",
+        r"(?i)\byou\W+(?:are|will\W+be|shall\W+be|'re|’re)\W+(?:now|going\W+to\W+(?:act|pretend|be|play|"
+        r"roleplay|role-play|simulate|become)|about\W+to\W+(?:immerse|become|act|play))\b",
+        0.35,
+        _ALL_SOURCES,
+        "persona",
+    ),
+    Cue(
+        "jailbreak.you_are_now",
+        r"(?i)\b(?:from\W+now\W+on|henceforth|for\W+the\W+rest\W+of\W+(?:this|our)\W+conversation),?\W+you"
+        r"\W+(?:are|will|must|shall|'re|’re)\b",
+        0.35,
+        _ALL_SOURCES,
+        "persona",
+    ),
+    Cue(
+        "jailbreak.act_as",
+        r"(?i)\b(?:act|behave|respond|answer|reply|function|operate|pose)\W+(?:as|like)\W+"
+        r"(?:\w+\W+){0,4}?(?:ai|a\.i|assistant|chatbot|bot|model|character|persona|entity|version)\b",
+        0.25,
+        _ALL_SOURCES,
+        "persona",
+    ),
+    Cue(
+        "jailbreak.pretend",
+        r"(?i)\b(?:pretend|imagine)\W+(?:to\W+be|you\W+are|that\W+you|you're|you’re)\b|"
+        r"\bimmerse\W+yourself\b|\broleplay\W+as\b|\brole-play\W+as\b|\bplay\W+the\W+role\b|\bassume\W+the"
+        r"\W+(?:role|persona|identity)\b|\bsimulate\W+(?:being|an?\W+ai|a\W+chatbot)\b",
+        0.3,
+        _ALL_SOURCES,
+        "persona",
+    ),
+    Cue(
+        "jailbreak.character",
+        r"(?i)\b(?:stay|remain|keep|staying|remaining)\W+in\W+character\b|\bbreak"
+        r"(?:s|ing)?\W+(?:out\W+of\W+)?character\b|\b(?:out|fall\W+out)\W+of\W+character\b|\bcharacter\W+"
+        r"(?:break|reminder)\b",
+        0.35,
+        _ALL_SOURCES,
+        "character",
+    ),
+    Cue(
+        "jailbreak.dual_response",
+        r"(?i)\b(?:two|2|both|dual)\W+(?:different\W+|separate\W+|distinct\W+)?(?:responses|answers|replies|"
+        r"outputs|paragraphs|personas|personalities|versions)\b",
+        0.25,
+        _ALL_SOURCES,
+        "dual",
+    ),
+    Cue(
+        "jailbreak.dual_response",
+        r"(?i)\b(?:normal|classic|standard|original|filtered|censored|default)\W+(?:and\W+(?:a|an|the)?\W*)?"
+        r"(?:\w+\W+)?(?:response|output|answer|reply)\b",
+        0.15,
+        _ALL_SOURCES,
+        "dual",
+    ),
+    Cue(
+        "jailbreak.tag",
+        r"\[(?:🔒|🔓|CLASSIC|JAILBREAK|JAILBROKEN|DAN|DEVELOPER MODE|NORMAL|FILTERED|UNFILTERED)"
+        r"[^\]\n]{0,20}\]|\((?:🔒|🔓)[^)\n]{0,30}\)",
+        0.4,
+        _ALL_SOURCES,
+        "dual",
+    ),
+    Cue(
+        "jailbreak.no_limits",
+        r"(?i)\b(?:no|without|free\W+(?:of|from)|zero|not\W+(?:be\W+)?bound\W+by|not\W+(?:be\W+)?"
+        r"(?:restricted|limited|constrained|censored)\W+by|beyond|outside|unbound\W+by|exempt\W+from|freed?"
+        r"\W+from|broken\W+free\W+(?:of|from)|escaped?(?:\W+from)?|doesn't\W+have|does\W+not\W+have|not\W+"
+        r"(?:be\W+)?(?:restrained|confined|governed|held\W+back|limited)\W+(?:by|to)|no\W+longer\W+(?:\w+\W+)?"
+        r"(?:confined|restrained|bound)\W+(?:by|to)|"
+        r"don't\W+have|do\W+not\W+have|lacks?)\W+(?:any\W+|all\W+|the\W+)?(?:\w+\W+){0,2}?(?:restrictions?|"
+        r"limitations?|limits|filters?|filtering|censorship|guidelines|rules|boundaries|constraints|morals?|"
+        r"morality|ethics|safeguards|policies|confines|regulations|guardrails)\b",
+        0.35,
+        _ALL_SOURCES,
+        "limits",
+    ),
+    Cue(
+        "jailbreak.unfiltered",
+        r"(?i)\b(?:unfiltered|uncensored|unrestricted|amoral|unethical|immoral|unhinged|unbound|limitless|"
+        r"lawless|unconstrained|unchained|unlocked)\b",
+        0.2,
+        _ALL_SOURCES,
+        "unfiltered",
+    ),
+    Cue(
+        "jailbreak.policy",
+        r"(?i)\b(?:openai|anthropic|google|meta|content|usage|safety|ethical|moral)\W*(?:'s|’s)?\W+(?:content"
+        r"\W+|usage\W+|safety\W+)?(?:polic(?:y|ies)|guidelines|rules|filters?|restrictions)\b",
+        0.25,
+        _ALL_SOURCES,
+        "policy",
+    ),
+    Cue(
+        "jailbreak.never_refuse",
+        r"(?i)\b(?:never|not|don't|dont|do\W+not|cannot|can't|must\W+not|won't|will\W+not|shouldn't|should"
+        r"\W+not|are\W+not\W+allowed\W+to|aren't\W+allowed\W+to)\W+(?:ever\W+)?(?:refuse|decline|reject|deny"
+        r"|say\W+no|apologi[sz]e|warn|censor|filter|hold\W+back|add\W+(?:any\W+)?(?:warnings?|disclaimers?))"
+        r"\b",
+        0.35,
+        _ALL_SOURCES,
+        "compliance",
+    ),
+    Cue(
+        "jailbreak.never_refuse",
+        r"(?i)\b(?:always|must|will)\W+(?:answer|comply|respond|obey|agree|say\W+yes|fulfil+|generate)\b"
+        r"(?:\W+\w+){0,4}?\W+(?:no\W+matter|regardless|whatever|despite|even\W+if|even\W+when|any\W+(?:request|"
+        r"question|prompt))\b",
+        0.35,
+        _ALL_SOURCES,
+        "compliance",
+    ),
+    Cue(
+        "jailbreak.no_limits",
+        r"(?i)\b(?:doesn['’]?t|does\W+not|don['’]?t|do\W+not|won['’]?t|will\W+not|never|not)\W+(?:\w+\W+)?care"
+        r"\W+(?:about\W+)?(?:any\W+|the\W+)?(?:laws?|morals?|morality|ethics|rules|consequences|guidelines|"
+        r"legality|safety|policies)\b",
+        0.35,
+        _ALL_SOURCES,
+        "limits",
+    ),
+    Cue(
+        "jailbreak.no_limits",
+        r"(?i)\bwithout\W+(?:any\W+)?regard(?:ing)?\W+(?:to\W+|for\W+|of\W+)?(?:\w+\W+){0,3}?(?:legal|illegal|"
+        r"legality|ethic\w*|moral\w*|laws?|consequences|safety|harm\w*)\b",
+        0.35,
+        _ALL_SOURCES,
+        "limits",
+    ),
+    Cue(
+        "jailbreak.authority",
+        r"(?i)\bI(?:['’]m|\W+am)\W+(?:an?\W+|the\W+|your\W+|one\W+of\W+your\W+)?(?:\w+\W+)?(?:developer|"
+        r"programmer|engineer|employee|admin|administrator|creator|owner|operator|researcher|tester|staff)s?\W+"
+        r"(?:at|from|of|for|with|working\W+(?:at|for|on)|debugging|testing|maintaining)\W+(?:openai|anthropic|"
+        r"google|deepmind|meta|microsoft|you|this\W+(?:system|model|ai|assistant|chatbot|app)|your\W+(?:company|"
+        r"creators?|developers?|team|system|model))\b",
+        0.35,
+        _ALL_SOURCES,
+        "authority",
+    ),
+    Cue(
+        "jailbreak.can_do_anything",
+        r"(?i)\b(?:can|could|will|able\W+to|allowed\W+to)\W+(?:do|say|generate|write|answer)\W+anything\b",
+        0.25,
+        _ALL_SOURCES,
+        "anything",
+    ),
+    Cue(
+        "jailbreak.tokens",
+        r"(?i)\btokens?\b(?:\W+\w+){0,6}?\W+(?:deduct\w*|lose|lost|remov\w+|taken)\b|\b"
+        r"(?:lose|deduct\w*)\W+(?:\d+|all)\W+tokens\b",
+        0.35,
+        _ALL_SOURCES,
+        "tokens",
+    ),
+    Cue(
+        "jailbreak.hypothetical",
+        r"(?i)\b(?:hypothetical(?:ly)?|fictional\W+(?:world|universe|setting|scenario)|for\W+(?:purely\W+)?"
+        r"(?:educational|research|academic)\W+purposes)\b",
+        0.1,
+        _ALL_SOURCES,
+        "framing",
+    ),
+    # ---- system-prompt extraction
+    Cue(
+        "extract.system_prompt",
+        r"(?i)\b(?:repeat|print|show|reveal|display|output|tell|give|write|share|leak|dump|list|disclose|recite"
+        r"|expose|spell|copy|paste|return|echo|provide|send|translate|summari[sz]e|encode|see|view|read|access|"
+        r"obtain|inspect|what\W+(?:are|were|is|was))\b(?:\W+\w+){0,5}?\W+(?:your|the|its|my)\W+(?:\w+\W+){0,2}?(?:system|initial|original|hidden"
+        r"|secret|first|starting|internal|underlying|previous|above|confidential|developer|core|base|full|"
+        r"entire|exact|pre-?prompt|complete)\W+(?:\w+\W+)?(?:prompts?|instructions?|messages?|directives?|rules|"
+        r"guidelines|configuration|config|context|setup|programming|orders|commands)\b",
+        0.75,
+        _ALL_SOURCES,
+        "extract",
+    ),
+    Cue(
+        "extract.told_before",
+        r"(?i)\bwhat\W+(?:were|are|was|have|had)\W+you\W+(?:been\W+|just\W+|initially\W+|first\W+)?(?:told|"
+        r"instructed|given|programmed|configured|prompted)\b",
+        0.45,
+        _ALL_SOURCES,
+        "extract",
+    ),
+    Cue(
+        "extract.told_before",
+        r"(?i)\bwhat\W+(?:are|were)\W+you\W+(?:not|never)\W+(?:supposed|allowed|permitted|meant)\W+to\W+"
+        r"(?:say|tell|reveal|share|disclose|discuss|talk)",
+        0.5,
+        _ALL_SOURCES,
+        "extract",
+    ),
+    Cue(
+        "extract.given",
+        r"(?i)\b(?:text|instructions?|prompt|words|rules|message|directions|guidelines)\W+(?:that\W+)?you\W+"
+        r"(?:were|have\W+been|['’]ve\W+been|got|received)\W+(?:\w+\W+)?(?:given|told|provided|fed|shown|"
+        r"initially|at\W+the\W+start|before)\b",
+        0.45,
+        _ALL_SOURCES,
+        "extract",
+    ),
+    Cue(
+        "extract.repeat_above",
+        r"(?i)\b(?:repeat|print|output|show|display|reveal|copy|return|echo|recite|reproduce|dump|spell\W+out|"
+        r"write\W+out|type\W+out)\W+(?:\w+\W+){0,3}?(?:text|words|content|everything|instructions|message|"
+        r"lines|prompt)\W+(?:above|before\W+this|preceding)\b",
+        0.5,
+        _ALL_SOURCES,
+        "extract",
+    ),
+    Cue(
+        "extract.repeat_above",
+        r"(?i)\b(?:repeat|print|output|show|display|reveal|copy|return|echo|recite|reproduce|dump|spell\W+out|"
+        r"write\W+out|type\W+out)\W+(?:\w+\W+){0,2}?(?:above|preceding|previous|prior|earlier|initial|"
+        r"original|first)\W+(?:text|words|content|instructions|message|lines|prompt)\b",
+        0.5,
+        _ALL_SOURCES,
+        "extract",
+    ),
+    Cue(
+        "extract.text_above",
+        r"(?i)\b(?:text|words|content|everything|all|message|instructions|lines|sentences|prompt)\W+(?:above|"
+        r"before\W+(?:this|that|the\W+first)|prior\W+to\W+this)\b",
+        0.3,
+        _ALL_SOURCES,
+        "extract_weak",
+    ),
+    Cue(
+        "extract.conversation_start",
+        r"(?i)\b(?:beginning|start)\W+of\W+(?:this|the|our)\W+(?:conversation|chat|prompt|session|context|"
+        r"dialog(?:ue)?)\b",
+        0.35,
+        _ALL_SOURCES,
+        "extract_weak",
+    ),
+    Cue(
+        "extract.system_prompt_term",
+        r"(?i)\b(?:system|initial|hidden|secret|original|pre)[\W_]*(?:prompt|message|instructions)\b|"
+        r"\bsystemprompt\b",
+        0.25,
+        _ALL_SOURCES,
+        "extract_term",
+    ),
+    Cue(
+        "extract.your_instructions",
+        r"(?i)\byour\W+(?:\w+\W+){0,2}?(?:instructions|prompt|directives|guidelines|programming|configuration)"
+        r"\b",
+        0.2,
+        _ALL_SOURCES,
+        "extract_term",
+    ),
+    Cue(
+        "extract.verbatim",
+        r"(?i)\b(?:verbatim|word\W+for\W+word|word-by-word|exactly\W+as\W+(?:written|given|stated)|in\W+full|"
+        r"character\W+for\W+character)\b",
+        0.2,
+        _ALL_SOURCES,
+        "verbatim",
+    ),
+    Cue(
+        "extract.start_with",
+        r"(?i)\b(?:start|begin)\W+(?:your\W+|each\W+|every\W+)?(?:answer|response|reply|output|message)s?\W+"
+        r"with\b",
+        0.25,
+        _ALL_SOURCES,
+        "start_with",
+    ),
+    Cue(
+        "extract.code_framing",
+        r"(?i)console\.log\s*\(|\bprint\s*\(\s*(?:system|prompt|instructions)|<\s*/?\s*system[_ -]?(?:prompt|"
+        r"message|instructions)\s*>|\{\{\s*system",
+        0.4,
+        _ALL_SOURCES,
+        "extract_code",
+    ),
+    # ---- chat templates and delimiters
+    Cue(
+        "template.special_token",
+        r"<\|(?:im_start|im_end|im_sep|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|"
+        r"begin_of_text|end_of_text|end|eom_id|fim_\w+|tool_call|pad)\|>",
+        0.6,
+        _ALL_SOURCES,
+        "template",
+    ),
+    Cue("template.inst", r"\[/?INST\]|<<\s*/?SYS\s*>>|</?s>\s*\[INST", 0.5, _ALL_SOURCES, "template"),
+    Cue(
+        "template.markdown_role",
+        r"(?im)^[ \t]*#{2,}[ \t]*(?:system|instructions?|assistant|human|user|response|new\W+instructions?|"
+        r"admin|developer)\b",
+        0.35,
+        _ALL_SOURCES,
+        "template",
+    ),
+    Cue(
+        "template.role_label",
+        r"(?im)^[ \t]*(?:system|developer|admin)[ \t]*:",
+        0.25,
+        _ALL_SOURCES,
+        "template",
+    ),
+    Cue("template.role_label", r"\n\n(?:Human|Assistant|H|A):\s", 0.25, _ALL_SOURCES, "template"),
+    Cue(
+        "template.xml_role",
+        r"(?i)<\s*/?\s*(?:system|instructions?|admin|developer|sudo|root)\s*>",
+        0.35,
+        _ALL_SOURCES,
+        "template",
+    ),
+    Cue(
+        "template.boundary",
+        r"(?i)\bend\W+of\W+(?:the\W+)?(?:user\W+)?(?:input|prompt|instructions|document|context|text|data)\b|"
+        r"\b(?:begin|start)\W+(?:new\W+)?(?:instructions?|system\W+prompt|admin\W+(?:mode|prompt|session))\b",
+        0.3,
+        _ALL_SOURCES,
+        "boundary",
+    ),
+    # ---- indirect injection (text addressed to the model from inside data)
+    Cue(
+        "indirect.address_ai",
+        rf"(?i)\b(?:attention|note|message|instructions?|important|reminder|hey|dear)\W+(?:to|for)?\W*(?:the\W+)?"
+        rf"{_AI}\b\W*[:,!]",
+        0.35,
+        _ALL_SOURCES,
+        "indirect",
+    ),
+    Cue(
+        "indirect.if_you_are_ai",
+        rf"(?i)\bif\W+you\W+are\W+{_AI}\b|\b(?:any|all)\W+{_AI}s?\W+(?:reading|processing|summari[sz]ing|"
+        r"parsing|seeing)\W+this\b",
+        0.4,
+        _ALL_SOURCES,
+        "indirect",
+    ),
+    Cue(
+        "indirect.hide_from_user",
+        r"(?i)\b(?:do\W+not|don't|never|without)\W+(?:tell|telling|inform|informing|mention|mentioning|reveal|"
+        r"revealing|alert|alerting|notify|notifying|let)\W+(?:this\W+to\W+)?(?:the\W+)?(?:user|human|customer"
+        r"|them|anyone)\b",
+        0.4,
+        _ALL_SOURCES,
+        "indirect_hide",
+    ),
+    Cue(
+        "indirect.exfil_image",
+        r"!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]{1,200}[?&][^)\s=]{1,50}=",
+        0.35,
+        _ALL_SOURCES,
+        "exfil",
+    ),
+    Cue(
+        "indirect.exfil_send",
+        r"(?i)\b(?:send|forward|post|upload|exfiltrate|transmit|email|leak)\W+(?:\w+\W+){0,5}?(?:to|at)\W+"
+        r"(?:https?://|www\.|\S+@\S+\.\w+|this\W+(?:url|address|endpoint|webhook))",
+        0.3,
+        _ALL_SOURCES,
+        "exfil",
+    ),
+    # ---- encodings and obfuscation: triggers for a decode-and-rescan pass (weights apply too)
+    Cue("obf.base64_block", r"[A-Za-z0-9+/]{32,}={0,2}|[A-Za-z0-9_\-]{40,}={0,2}", 0.0, _ALL_SOURCES),
+    Cue(
+        "obf.encoding_words",
+        r"(?i)\b(?:base\W?64|b64|rot\W?13|caesar\W+cipher|hex\W?encoded|binary\W+encoded|morse\W+code|"
+        r"encoded|obfuscated|decode|decipher|decrypt)\b",
+        0.1,
+        _ALL_SOURCES,
+        "encoding_words",
+    ),
+    Cue("obf.rot13_words", rf"(?i)\b(?:{_ROT13_WORDS})\b", 0.3, _ALL_SOURCES, "rot13"),
+    Cue("obf.zero_width", rf"[{_ZW}]", 0.05, _ALL_SOURCES, "hidden_chars"),
+    Cue("obf.zero_width_in_word", rf"[A-Za-z][{_ZW}]+[A-Za-z]", 0.3, _ALL_SOURCES, "hidden_chars"),
+    Cue("obf.bidi", rf"[{_BIDI}]", 0.15, _ALL_SOURCES, "hidden_chars"),
+    Cue("obf.tag_chars", r"[\x{E0000}-\x{E007F}]", 0.0, _ALL_SOURCES),
+    Cue(
+        "obf.homoglyph",
+        r"[A-Za-z][\x{0370}-\x{03FF}\x{0400}-\x{04FF}]|[\x{0370}-\x{03FF}\x{0400}-\x{04FF}]"
+        r"[A-Za-z]",
+        0.15,
+        _ALL_SOURCES,
+        "homoglyph",
+    ),
+    Cue(
+        "obf.fullwidth",
+        r"[\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{1D400}-\x{1D7FF}]",
+        0.1,
+        _ALL_SOURCES,
+        "homoglyph",
+    ),
+    Cue("obf.morse", r"(?:[.\-]{1,6}[ /]+){8,}[.\-]{1,6}", 0.05, _ALL_SOURCES, "encoding_words"),
+    Cue("obf.spaced_letters", r"\b(?:[A-Za-z][ ._*\-]){3,}[A-Za-z]\b", 0.0, _ALL_SOURCES),
+    # ---- dampener: security-education questions quote attacks
+    Cue(
+        "context.education",
+        r"(?i)\b(?:what\W+(?:is|are)|explain|define|definition\W+of|examples?\W+of|how\W+(?:do|does|can|to|"
+        r"would|should)\W+(?:\w+\W+){0,3}?(?:detect|prevent|defend|protect|mitigate|block|stop|avoid|"
+        r"recogni[sz]e|handle)|(?:detect\w*|prevent\w*|defend\w*\W+against|mitigat\w+|protect\w*\W+against))"
+        r"\W+(?:\w+\W+){0,3}?(?:prompt\W+injections?|jailbreak(?:s|ing)?|injection\W+attacks?|(?:adversarial|"
+        r"malicious)\W+prompts?)\b",
+        0.0,
+        _ALL_SOURCES,
+    ),
+)
+
+# Cues that start a decode-and-rescan pass, and the dampeners.
+_DECODE_TRIGGERS: Final = frozenset({
+    "obf.base64_block", "obf.rot13_words", "obf.encoding_words", "obf.zero_width", "obf.zero_width_in_word",
+    "obf.bidi", "obf.tag_chars", "obf.homoglyph", "obf.fullwidth", "obf.spaced_letters", "obf.morse",
+})  # fmt: skip
+_FOLD_TRIGGERS: Final = frozenset({
+    "obf.zero_width", "obf.zero_width_in_word", "obf.bidi", "obf.homoglyph", "obf.fullwidth",
+    "obf.spaced_letters",
+})  # fmt: skip
+_EDUCATION_FACTOR: Final = 0.5
+_OWN_FACTOR: Final = 0.4  # "ignore my previous message": the override family counts this much
+
+_BASE64: Final = re2.compile(r"[A-Za-z0-9+/]{32,}={0,2}|[A-Za-z0-9_\-]{40,}={0,2}")
+_MAX_BLOCKS: Final = 8
+_MAX_BLOCK_CHARS: Final = 4096
+_SOURCE_PREFIX: Final = {PROMPT: "", TOOLS: "tool:", CONTEXT: "context:"}
+
+
+class PromptInjectionClassifier(CueClassifier):
+    """``prompt_injection``: direct (prompt) and indirect (tool results, context) injection and jailbreaks."""
+
+    name: ClassVar[str] = RISK_PROMPT_INJECTION
+    categories: ClassVar[tuple[str, ...]] = (RISK_PROMPT_INJECTION,)
+    CUES: ClassVar[tuple[Cue, ...]] = CUES
+    MAX_REASONS: ClassVar[int] = 8
+
+    def __init__(self, cues: Iterable[Cue] | None = None) -> None:
+        super().__init__(tuple(cues) if cues is not None else None)
+        self._by_name: dict[str, Cue] = {}
+        for cue in self.cues:  # the strongest cue of a name stands for it
+            if cue.name not in self._by_name or cue.weight > self._by_name[cue.name].weight:
+                self._by_name[cue.name] = cue
+
+    def score(self, interaction: Interaction, hits: Hits) -> Iterable[Signal]:
+        best = 0.0
+        reasons: list[str] = []
+        for field in (PROMPT, TOOLS, CONTEXT):
+            names = hits.get(field)
+            if not names:
+                continue
+            value, field_reasons = self._score_source(interaction, field, names)
+            if value > 0.0:
+                best = max(best, value)
+                prefix = _SOURCE_PREFIX[field]
+                reasons.extend(prefix + reason for reason in field_reasons)
+        if best <= 0.0:
+            return ()
+        return (Signal(RISK_PROMPT_INJECTION, round(best, 4), tuple(reasons[: self.MAX_REASONS])),)
+
+    # ----------------------------------------------------------------------------------------------
+    def _score_source(
+        self, interaction: Interaction, field: str, names: frozenset[str]
+    ) -> tuple[float, list[str]]:
+        extra: dict[str, float] = {}
+        decoded_names: set[str] = set()
+        if names & _DECODE_TRIGGERS:
+            source = field_text(interaction, field)
+            extra, decoded_names = self._decode(field, source, names)
+        families: dict[str, float] = {}
+        reasons: list[str] = []
+        for name in sorted(names | decoded_names):
+            cue = self._by_name.get(name)
+            if cue is None or cue.weight <= 0.0:
+                continue
+            weight = cue.weight
+            if cue.group == "override" and "override.own" in names:
+                weight *= _OWN_FACTOR
+            if families.get(cue.group, 0.0) < weight:
+                families[cue.group] = weight
+            reasons.append(("decoded>" if name in decoded_names and name not in names else "") + name)
+        for name, weight in extra.items():
+            families[name] = max(families.get(name, 0.0), weight)
+            reasons.append(name)
+        value = combine(families)
+        if "context.education" in names:
+            value *= _EDUCATION_FACTOR
+            reasons.append("context.education")
+        ranked = sorted(set(reasons), key=lambda r: -self._weight_of(r, extra))
+        return value, ranked
+
+    def _weight_of(self, reason: str, extra: dict[str, float]) -> float:
+        if reason in extra:
+            return extra[reason]
+        cue = self._by_name.get(reason.removeprefix("decoded>"))
+        return cue.weight if cue else 0.0
+
+    def _decode(self, field: str, source: str, names: frozenset[str]) -> tuple[dict[str, float], set[str]]:
+        """Decode what is hidden in ``source`` and rescan it once. Returns extra family weights and the
+        names of cues found only in decoded text."""
+        extra: dict[str, float] = {}
+        found: set[str] = set()
+
+        def rescan(decoded: str, reason: str, payload_weight: float) -> None:
+            if not decoded:
+                return
+            new = {n for n in self.rescan(field, decoded) if n not in _DECODE_TRIGGERS} - names
+            substantive = {n for n in new if (cue := self._by_name.get(n)) is not None and cue.weight >= 0.2}
+            if substantive:
+                found.update(new)
+                extra[reason] = max(extra.get(reason, 0.0), payload_weight)
+
+        if "obf.base64_block" in names:
+            decoded = _decode_base64(source)
+            if decoded:
+                extra["obf.base64_text"] = 0.15
+                rescan(decoded, "obf.base64_payload", 0.5)
+        if "obf.rot13_words" in names or "obf.encoding_words" in names:
+            rescan(_text.rot13(source), "obf.rot13_payload", 0.5)
+        if names & _FOLD_TRIGGERS:
+            rescan(_text.fold(source), "obf.hidden_payload", 0.5)
+        if "obf.morse" in names:
+            rescan(_text.morse(source), "obf.morse_payload", 0.5)
+        if "obf.tag_chars" in names:
+            payload = _text.tag_payload(source)
+            if len(payload.strip()) >= 4:
+                extra["obf.tag_chars"] = 0.5
+                rescan(payload, "obf.tag_payload", 0.6)
+        return extra, found
+
+
+def _decode_base64(source: str) -> str:
+    """The printable text hidden in up to 8 base64 blocks of ``source`` (each capped at 4 KiB)."""
+    out: list[str] = []
+    for match in itertools.islice(_BASE64.finditer(_text.clean(source)), _MAX_BLOCKS):
+        block = match.group(0)[:_MAX_BLOCK_CHARS]
+        block = block[: len(block) - len(block) % 4] if "=" not in block else block
+        try:
+            altchars = b"-_" if ("-" in block or "_" in block) else None
+            raw = base64.b64decode(block + "=" * (-len(block) % 4), altchars=altchars)
+        except (binascii.Error, ValueError):
+            continue
+        decoded = raw.decode("utf-8", "replace")
+        printable = sum(1 for ch in decoded if ch.isprintable() or ch in "\n\t")
+        if decoded and printable >= 0.9 * len(decoded) and " " in decoded:
+            out.append(decoded)
+    return "\n".join(out)

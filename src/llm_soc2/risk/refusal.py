@@ -1,0 +1,606 @@
+"""Refusals in responses: the model declined ("I can't help with that"), deflected with a policy or a
+safety message, or answered something else than what was asked.
+
+- Explicit refusal phrasings are cues; where they stand matters. In the first sentences of the response
+  (or anywhere in a short one) they are a refusal; deeper in a long answer they are a partial refusal
+  (a caveat inside an answer), which scores below the default threshold.
+- ``off_topic``: when the prompt is a short request and none of its content words appear in the
+  response, the response is a non-sequitur. Labelled refusal data (PyRIT's) counts these as refusals, and
+  they matter for the same reason: the user did not get what was asked. This is a cheap lexical check
+  (prefix stems, at most 16 of them, each a substring search), skipped for long prompts.
+- ``finish_reason``: a provider that reports ``refusal`` as its stop reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import ClassVar, Final
+
+import re2
+
+from llm_soc2.risk import text as _text
+from llm_soc2.risk.assessment import Interaction, Signal
+from llm_soc2.risk.base import RESPONSE, Cue, CueClassifier, Hits, combine
+from llm_soc2.semconv import RISK_REFUSAL
+
+_APOS: Final = "['’]"
+_I_CANNOT: Final = (
+    rf"\bI\W*(?:{_APOS}m|\s+am)?\s*(?:can(?:no|{_APOS})?t|cannot|won{_APOS}?t|will\s+not|(?:{_APOS}m|\s+am)\s+"
+    rf"(?:not\s+able|unable)\s+to|am\s+not\s+able\s+to|must\s+(?:respectfully\s+)?decline\s+to|(?:{_APOS}m|\s+am)"
+    rf"\s+not\s+(?:going|comfortable|permitted|allowed|programmed|designed)\s+to|(?:do\s+not|don{_APOS}?t)\s+"
+    rf"(?:feel\s+comfortable|think\s+I\s+(?:can|should)))"
+)
+_HELP_VERBS: Final = (
+    r"(?:help|assist|provide|comply|fulfil+|create|generate|write|produce|do\s+(?:that|this|so)|engage|support|"
+    r"share|give|answer|continue|complete|participate|offer|facilitate|condone|encourage|promote|endorse|make|"
+    r"draft|compose|plan|design|develop|describe|explain|detail|discuss|respond|role-?play|pretend|act|partake|"
+    r"contribute|aid|recommend|suggest|outline|put\s+together|go\s+along|accommodate)"
+)
+
+CUES: Final = (
+    Cue("explicit", rf"(?i){_I_CANNOT}\W+(?:\w+\W+){{0,3}}?{_HELP_VERBS}\b", 0.9, (RESPONSE,), "explicit"),
+    Cue(
+        "explicit",
+        r"(?i)\b(?:unable|not\s+able)\s+to\s+(?:help|assist|provide|comply|fulfil+|create|generate|"
+        r"write|do\s+that|answer|support|engage|share|give)\b",
+        0.8,
+        (RESPONSE,),
+        "explicit",
+    ),
+    Cue(
+        "decline",
+        rf"(?i)\bI\s+(?:must|have\s+to|need\s+to|will|{_APOS}ll|would\s+(?:have\s+to|need\s+to))\s+"
+        r"(?:respectfully\s+|politely\s+|kindly\s+)?(?:decline|refuse|pass\s+on)\b|\bI(?:'d|’d|\s+would)\s+"
+        r"(?:rather|prefer)\s+not\b",
+        0.85,
+        (RESPONSE,),
+        "explicit",
+    ),
+    Cue(
+        "apology_but",
+        rf"(?i)\b(?:I{_APOS}m|I\s+am|I\s+(?:really|truly))?\s*(?:really\s+|very\s+|so\s+|truly\s+"
+        r"|terribly\s+)?(?:sorry|apologi[sz]e|apologies),?\s+(?:but|however)\b",
+        0.55,
+        (RESPONSE,),
+        "apology",
+    ),
+    Cue(
+        "apology_cannot",
+        rf"(?i)\b(?:sorry|apologi[sz]e|apologies)\b(?:\W+\w+){{0,6}}?\W+(?:can(?:no|{_APOS})?t"
+        r"|cannot|unable|not\s+able|won['’]?t|will\s+not)\b",
+        0.8,
+        (RESPONSE,),
+        "apology",
+    ),
+    Cue(
+        "apology",
+        r"(?i)\b(?:I['’]m|I\s+am)\s+(?:really\s+|very\s+|so\s+|truly\s+)?sorry\b|\bI\s+apologi[sz]e\b|"
+        r"\bmy\s+apologies\b",
+        0.2,
+        (RESPONSE,),
+        "apology",
+    ),
+    Cue(
+        "ai_disclaimer",
+        r"(?i)\bas\s+an?\s+(?:ai|a\.i\.|artificial\s+intelligence|(?:large\s+)?language\s+model"
+        r"|llm|ai\s+(?:language\s+model|assistant|model|chatbot)|responsible\s+ai|helpful\s+and\s+harmless)\b",
+        0.3,
+        (RESPONSE,),
+        "disclaimer",
+    ),
+    Cue(
+        "policy",
+        r"(?i)\b(?:against|violates?|violation\s+of|goes\s+against|contrary\s+to|not\s+(?:in\s+line|"
+        r"aligned)\s+with|outside|breach\s+of)\s+(?:my|our|the|openai['’]s|anthropic['’]s|ethical|content|usage|"
+        r"safety|community)\s+(?:\w+\s+)?(?:guidelines|policies|policy|principles|programming|rules|terms|values|"
+        r"standards)\b",
+        0.55,
+        (RESPONSE,),
+        "policy",
+    ),
+    Cue(
+        "not_appropriate",
+        r"(?i)\b(?:it|that|this)(?:['’]s|\s+is|\s+would\s+(?:not\s+)?be)\s+(?:not|never|"
+        r"neither)\s+(?:appropriate|acceptable|ethical|okay|ok|legal|safe|responsible|something\s+I\s+(?:can|"
+        r"will|am\s+able\s+to))\b|\b(?:is|are)\s+never\s+(?:appropriate|acceptable|okay|justified|the\s+answer)"
+        r"\b",
+        0.45,
+        (RESPONSE,),
+        "moral",
+    ),
+    Cue(
+        "illegal",
+        r"(?i)\b(?:it|this|that)(?:['’]s|\s+is|\s+would\s+be)\s+(?:both\s+)?(?:illegal|unethical|"
+        r"harmful|dangerous|against\s+the\s+law)\b",
+        0.35,
+        (RESPONSE,),
+        "moral",
+    ),
+    Cue(
+        "crisis",
+        r"(?i)\b(?:reach\s+out\s+to|contact|call|talk\s+to|speak\s+(?:with|to)|seek\s+help\s+from)\s+"
+        r"(?:a\s+|an\s+|your\s+local\s+)?(?:mental\s+health\s+professional|crisis|helpline|hotline|suicide|"
+        r"therapist|counsel+or|trusted\s+(?:friend|adult|person|individual)|emergency\s+services|law\s+"
+        r"enforcement|professional)",
+        0.35,
+        (RESPONSE,),
+        "crisis",
+    ),
+    Cue(
+        "sorry_to_hear",
+        r"(?i)\bsorry\s+(?:to\s+hear|that\s+you['’]re|you['’]re\s+(?:feeling|going))",
+        0.2,
+        (RESPONSE,),
+        "crisis",
+    ),
+    Cue(
+        "redirect",
+        r"(?i)\b(?:instead|however),?\s+I\s+(?:can|could|['’]d\s+be\s+happy\s+to|would\s+be\s+happy"
+        r"\s+to)\b|\bI\s+can\s+(?:however\s+|instead\s+)?help\s+(?:you\s+)?(?:with|in)\s+(?:a\s+)?(?:safer|other"
+        r"|alternative|different|legal|legitimate)\b",
+        0.25,
+        (RESPONSE,),
+        "redirect",
+    ),
+    Cue("help_but", r"(?i)\bcan(?:no|['’])?t\s+help\s+but\b|\bcannot\s+help\s+but\b", 0.0, (RESPONSE,)),
+)
+
+# Cues that are a refusal on their own when they open the response; elsewhere they are partial.
+_STRONG: Final = frozenset({"explicit", "decline", "apology_cannot", "apology_but", "policy"})
+_HEAD_CHARS: Final = 320  # "the opening": roughly the first two sentences
+_SHORT_RESPONSE: Final = 600  # a response this short is all opening
+_PARTIAL_FACTOR: Final = 0.4
+_HEAD_CI: Final = re2.compile(
+    "(?i)" + "|".join(f"(?:{cue.pattern.removeprefix('(?i)')})" for cue in CUES if cue.name in _STRONG),
+    _text.options(),
+)
+
+# ---- off-topic check
+_OFF_TOPIC_MAX_PROMPT: Final = 300  # longer prompts are templates, documents, conversations: no check
+_OFF_TOPIC_MIN_RESPONSE: Final = 60
+_OFF_TOPIC_HEAD: Final = 2500
+_MAX_STEMS: Final = 16
+# Linear: one character class with a bounded-below repetition, no alternation, nothing to backtrack into.
+_PUNCT_TO_SPACE: Final = str.maketrans({ch: " " for ch in "\n\t.,;:!?()[]{}\"'’“”*#/_-<>|`~"})
+_WORD: Final = re.compile(r"[a-z][a-z'’-]{2,}")
+_STOP: Final = frozenset(
+    [
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "always",
+        "among",
+        "another",
+        "any",
+        "anyone",
+        "anything",
+        "are",
+        "around",
+        "ask",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "best",
+        "between",
+        "both",
+        "but",
+        "can",
+        "cannot",
+        "could",
+        "describe",
+        "detail",
+        "details",
+        "did",
+        "different",
+        "does",
+        "doing",
+        "done",
+        "down",
+        "during",
+        "each",
+        "easy",
+        "either",
+        "else",
+        "enough",
+        "even",
+        "ever",
+        "every",
+        "example",
+        "examples",
+        "explain",
+        "fun",
+        "generate",
+        "give",
+        "good",
+        "great",
+        "have",
+        "having",
+        "help",
+        "here",
+        "how",
+        "however",
+        "idea",
+        "ideas",
+        "important",
+        "into",
+        "its",
+        "just",
+        "keep",
+        "kind",
+        "know",
+        "last",
+        "least",
+        "less",
+        "let",
+        "like",
+        "list",
+        "long",
+        "make",
+        "many",
+        "may",
+        "might",
+        "more",
+        "most",
+        "much",
+        "must",
+        "need",
+        "never",
+        "new",
+        "nice",
+        "not",
+        "now",
+        "off",
+        "often",
+        "once",
+        "one",
+        "only",
+        "other",
+        "others",
+        "our",
+        "out",
+        "over",
+        "own",
+        "part",
+        "please",
+        "popular",
+        "possible",
+        "provide",
+        "put",
+        "quick",
+        "rather",
+        "really",
+        "recommend",
+        "say",
+        "see",
+        "several",
+        "shall",
+        "short",
+        "should",
+        "show",
+        "simple",
+        "since",
+        "some",
+        "something",
+        "step",
+        "steps",
+        "such",
+        "suggest",
+        "sure",
+        "take",
+        "tell",
+        "than",
+        "thank",
+        "thanks",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "thing",
+        "things",
+        "think",
+        "this",
+        "those",
+        "through",
+        "tip",
+        "tips",
+        "today",
+        "too",
+        "top",
+        "try",
+        "two",
+        "under",
+        "until",
+        "use",
+        "used",
+        "useful",
+        "using",
+        "very",
+        "want",
+        "way",
+        "ways",
+        "well",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "will",
+        "with",
+        "within",
+        "without",
+        "would",
+        "write",
+        "yes",
+        "yet",
+        "you",
+        "your",
+        "yours",
+        "can't",
+        "don't",
+        "what's",
+        "it's",
+        "i'm",
+        "concept",
+        "concepts",
+        "common",
+        "different",
+        "difference",
+        "explain",
+        "explanation",
+        "guide",
+        "tutorial",
+        "article",
+        "essay",
+        "story",
+        "post",
+        "blog",
+        "poem",
+        "paragraph",
+        "sentence",
+        "summary",
+        "summarize",
+        "summarise",
+        "overview",
+        "information",
+        "info",
+        "fact",
+        "facts",
+        "question",
+        "questions",
+        "answer",
+        "answers",
+        "create",
+        "creating",
+        "build",
+        "building",
+        "develop",
+        "design",
+        "offer",
+        "share",
+        "for",
+        "and",
+        "nor",
+        "but",
+        "yet",
+        "how",
+        "why",
+        "who",
+        "the",
+        "its",
+        "his",
+        "her",
+        "him",
+        "she",
+        "they",
+        "was",
+        "has",
+        "had",
+        "did",
+        "get",
+        "got",
+        "let",
+        "may",
+        "our",
+        "out",
+        "own",
+        "too",
+        "use",
+        "via",
+        "per",
+        "off",
+        "non",
+        "any",
+        "all",
+        "can",
+        "are",
+        "was",
+        "were",
+        "will",
+        "into",
+        "onto",
+        "upon",
+        "from",
+        "with",
+        "that",
+        "this",
+        "than",
+        "then",
+        "them",
+        "when",
+        "what",
+        "where",
+        "which",
+        "while",
+        "whom",
+        "whose",
+        "would",
+        "could",
+        "should",
+        "shall",
+        "must",
+        "might",
+        "also",
+        "just",
+        "only",
+        "even",
+        "ever",
+        "like",
+        "each",
+        "such",
+        "same",
+        "some",
+        "more",
+        "most",
+        "many",
+        "much",
+        "very",
+        "really",
+        "quite",
+        "rather",
+        "give",
+        "gave",
+        "given",
+        "tell",
+        "told",
+        "telling",
+        "say",
+        "said",
+        "saying",
+        "know",
+        "knew",
+        "known",
+        "think",
+        "thought",
+        "want",
+        "wanted",
+        "wants",
+        "need",
+        "needed",
+        "needs",
+        "look",
+        "looking",
+        "find",
+        "finding",
+        "found",
+        "get",
+        "getting",
+        "make",
+        "making",
+        "made",
+        "go",
+        "going",
+        "went",
+        "come",
+        "coming",
+        "came",
+        "see",
+        "seen",
+        "way",
+        "ways",
+        "thing",
+        "things",
+        "lot",
+        "lots",
+        "kind",
+        "sort",
+        "type",
+        "types",
+    ]
+)
+
+
+def _stem(word: str) -> str:
+    word = word.strip("'’-")
+    if len(word) > 6:
+        return word[:6]
+    return word[:-1] if word.endswith("s") and len(word) > 3 else word
+
+
+class RefusalClassifier(CueClassifier):
+    """``refusal``: explicit refusals, policy deflections, non-sequiturs, refusal stop reasons."""
+
+    name: ClassVar[str] = RISK_REFUSAL
+    categories: ClassVar[tuple[str, ...]] = (RISK_REFUSAL,)
+    CUES: ClassVar[tuple[Cue, ...]] = CUES
+
+    def __init__(self, cues: Iterable[Cue] | None = None, *, off_topic: bool = True) -> None:
+        super().__init__(tuple(cues) if cues is not None else None)
+        self.off_topic = off_topic
+        self._weights: dict[str, tuple[str, float]] = {}
+        for cue in self.cues:
+            if cue.name not in self._weights or cue.weight > self._weights[cue.name][1]:
+                self._weights[cue.name] = (cue.group, cue.weight)
+
+    def wants(self, interaction: Interaction) -> bool:
+        if any(reason.lower() == "refusal" for reason in interaction.finish_reasons or ()):
+            return True
+        return (
+            self.off_topic
+            and 0 < len(interaction.prompt) <= _OFF_TOPIC_MAX_PROMPT
+            and len(interaction.response) >= _OFF_TOPIC_MIN_RESPONSE
+        )
+
+    def score(self, interaction: Interaction, hits: Hits) -> Iterable[Signal]:
+        families: dict[str, float] = {}
+        reasons: list[str] = []
+        names = hits.get(RESPONSE, frozenset())
+        if names:
+            response = _text.as_text(interaction.response)
+            opening = len(response) <= _SHORT_RESPONSE or (
+                bool(names & _STRONG) and _HEAD_CI.search(_text.encode(response[:_HEAD_CHARS])) is not None
+            )
+            for name in names:
+                group, weight = self._weights.get(name, ("", 0.0))
+                if weight <= 0.0 or (name == "explicit" and "help_but" in names and len(names) == 2):
+                    continue
+                if name in _STRONG and not opening:
+                    weight *= _PARTIAL_FACTOR
+                    name = f"partial.{name}"
+                families[group] = max(families.get(group, 0.0), weight)
+                reasons.append(name)
+        if any(reason.lower() == "refusal" for reason in interaction.finish_reasons or ()):
+            families["finish_reason"] = 0.9
+            reasons.append("finish_reason")
+        if self.off_topic and not families and self._off_topic(interaction):
+            families["off_topic"] = 0.55
+            reasons.append("off_topic")
+        value = combine(families)
+        if value <= 0.0:
+            return ()
+        return (Signal(RISK_REFUSAL, round(value, 4), tuple(sorted(set(reasons)))),)
+
+    @staticmethod
+    def _off_topic(interaction: Interaction) -> bool:
+        prompt = _text.as_text(interaction.prompt)
+        response = _text.as_text(interaction.response)
+        if not (0 < len(prompt) <= _OFF_TOPIC_MAX_PROMPT) or len(response) < _OFF_TOPIC_MIN_RESPONSE:
+            return False
+        content = [w for w in dict.fromkeys(_WORD.findall(prompt.lower())) if w not in _STOP]
+        stems = list(dict.fromkeys(_stem(w) for w in content[:_MAX_STEMS]))
+        if len(stems) < 2:
+            return False
+        head = " " + response[:_OFF_TOPIC_HEAD].lower().translate(_PUNCT_TO_SPACE)
+        needed = 1 if len(stems) < 5 else max(1, -(-len(stems) // 5))  # found in >= 20% of them: on topic
+        found = 0
+        for stem in stems:
+            if " " + stem in head:  # at a word start: "cat" is in "cats", not in "indicate"
+                found += 1
+                if found >= needed:
+                    return False
+        return True

@@ -1,0 +1,89 @@
+"""Refusals: explicit, policy and apology phrasings at the opening; partial refusals; non-sequiturs."""
+
+from __future__ import annotations
+
+import pytest
+
+from llm_soc2.risk import Interaction
+from llm_soc2.risk.refusal import RefusalClassifier
+
+THRESHOLD = 0.5
+
+
+def refusal(response: str, prompt: str = "", **fields: object) -> tuple[float, tuple[str, ...]]:
+    interaction = Interaction(prompt=prompt, response=response, **fields)  # type: ignore[arg-type]
+    signals = list(RefusalClassifier().classify(interaction))
+    return (signals[0].score, signals[0].reasons) if signals else (0.0, ())
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        "I'm sorry, but I can't help with that.",
+        "I cannot assist with this request.",
+        "Sorry, I won't be able to provide instructions for that.",
+        "As an AI language model, I am unable to create that content.",
+        "I must respectfully decline.",
+        "I can’t help write propaganda about a real person. If you want, I can help with a balanced piece.",
+        "My apologies, but I'm unable to provide instructions for how to do that.",
+        "That request goes against my guidelines, so I won't produce it.",
+        "[🔒CLASSIC] I can't help with making money using ransomware.",
+    ],
+)
+def test_explicit_refusals(response: str) -> None:
+    score, reasons = refusal(response)
+    assert score >= THRESHOLD, reasons
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        "I'm sorry to hear that your cat is ill. Here are some things you can do: keep her warm, offer water, "
+        "and call your vet if she stops eating.",
+        "Sorry for the confusion earlier! Here is the corrected code:\n\nprint('hello')",
+        "I can't help but notice that your function never returns. Add a return statement at the end.",
+        "I cannot stress enough how important backups are. Here is a plan: daily incremental, weekly full.",
+        "Sure! Here is a haiku about autumn: leaves fall, quiet paths, the year exhales.",
+        "You cannot deposit cheques at this ATM; use the branch counter instead.",
+    ],
+)
+def test_benign_responses_are_not_refusals(response: str) -> None:
+    assert refusal(response)[0] < THRESHOLD
+
+
+def test_refusal_deep_in_a_long_answer_is_partial() -> None:
+    answer = "Here is an overview of home networking. " * 30 + "I can't provide your router's admin password."
+    score, reasons = refusal(answer)
+    assert 0 < score < THRESHOLD
+    assert all(r.startswith("partial.") for r in reasons)
+
+
+def test_off_topic_answer_to_a_short_request_is_a_refusal() -> None:
+    score, reasons = refusal(
+        "Quantum computers use qubits, which can be in superposition, to perform certain computations faster.",
+        prompt="Tell me a joke about cats!",
+    )
+    assert score >= THRESHOLD
+    assert reasons == ("off_topic",)
+
+
+def test_on_topic_answer_is_not_off_topic() -> None:
+    assert (
+        refusal(
+            "Why did the cat sit on the computer? To keep an eye on the mouse!", "Tell me a joke about cats!"
+        )[0]
+        == 0
+    )
+
+
+def test_off_topic_check_can_be_disabled() -> None:
+    interaction = Interaction(
+        prompt="Tell me a joke about cats!", response="Quantum computers use qubits. " * 3
+    )
+    assert list(RefusalClassifier(off_topic=False).classify(interaction)) == []
+
+
+def test_refusal_stop_reason() -> None:
+    score, reasons = refusal("", finish_reasons=("refusal",))
+    assert score >= 0.9
+    assert reasons == ("finish_reason",)
