@@ -364,12 +364,12 @@ def parsed_content(attributes: Mapping[str, Any]) -> dict[str, Any]:
             except ValueError:
                 content[key] = value
     for key, value in attributes.items():
-        if key not in content and key not in _JSON_CONTENT and _is_content_only_key(key):
+        if key not in content and key not in _JSON_CONTENT and is_content_only_key(key):
             content[key] = value
     return content
 
 
-def _is_content_only_key(key: str) -> bool:
+def is_content_only_key(key: str) -> bool:
     if is_structural(key):
         return False
     return key.startswith(
@@ -409,7 +409,7 @@ def texts_by_role(leaves: Sequence[Leaf], scrubbed: Sequence[str | None]) -> dic
             sc.RESPONSE_FORMAT_SCHEMA,
         ):
             continue
-        elif leaf.key in _JSON_CONTENT or _is_content_only_key(leaf.key):
+        elif leaf.key in _JSON_CONTENT or is_content_only_key(leaf.key):
             group = ROLE_USER
         else:
             continue

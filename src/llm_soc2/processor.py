@@ -34,6 +34,7 @@ from opentelemetry.trace import Link, Status
 from llm_soc2 import content as ct
 from llm_soc2 import semconv as sc
 from llm_soc2.config import Settings
+from llm_soc2.labels import LabelCap
 
 if TYPE_CHECKING:
     from llm_soc2.risk import Assessment, RiskEngine
@@ -53,6 +54,9 @@ class ProcessedInteraction:
     input_entities: dict[str, int] = field(default_factory=dict)
     output_entities: dict[str, int] = field(default_factory=dict)
     response_text: str = ""
+    prompt_chars: int = 0
+    # (direction, entity, action) -> number of findings, for the PII metric
+    finding_counts: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
     @property
     def duration_s(self) -> float:
@@ -93,7 +97,13 @@ class _ScrubbedSpan(ReadableSpan):
 
 
 class _Instruments:
+    # Key fingerprints and template hashes are few in a healthy deployment; a flood of new ones (a
+    # templating bug, a key per request) must not become a flood of series.
+    _LABEL_LIMIT = 200
+
     def __init__(self, meter_provider: metrics.MeterProvider | None) -> None:
+        self.key_cap = LabelCap(self._LABEL_LIMIT)
+        self.template_cap = LabelCap(self._LABEL_LIMIT)
         meter = metrics.get_meter(sc.INSTRUMENTATION_SCOPE, meter_provider=meter_provider)
         self.spans = meter.create_counter(sc.METRIC_SPANS_PROCESSED, "{span}", "GenAI spans processed")
         self.interactions = meter.create_counter(
@@ -104,6 +114,8 @@ class _Instruments:
         self.failures = meter.create_counter(
             sc.METRIC_SCRUB_FAILURES, "{failure}", "Content dropped because it could not be scrubbed"
         )
+        # Zero at start-up, so "telemetry missing" alerts see a live process that has had no traffic yet.
+        self.spans.add(0)
         self.duration = meter.create_histogram(
             sc.METRIC_PROCESSOR_DURATION,
             "s",
@@ -270,21 +282,22 @@ class LLMSpanProcessor(SpanProcessor):
             for _ in removed:
                 self._count_failure("content")
 
-        input_entities: dict[str, int] = {}
-        output_entities: dict[str, int] = {}
+        counts: dict[tuple[str, str, str], int] = {}
         for leaf, leaf_findings in zip(extracted.leaves, findings, strict=True):
-            if not leaf_findings:
-                continue
-            bucket = output_entities if leaf.direction == ct.OUTPUT else input_entities
-            for finding in leaf_findings:
-                bucket[finding.entity] = bucket.get(finding.entity, 0) + 1
+            if leaf_findings:
+                _tally(leaf_findings, leaf.direction, counts)
 
-        events = [self._scrub_event(event, input_entities, output_entities, errors) for event in span.events]
+        events = [self._scrub_event(event, counts, errors) for event in span.events]
         status = span.status
         if status.description:
             result = self.scrubber.scrub(status.description)
-            _count(result.findings, input_entities)
+            _tally(result.findings, ct.INPUT, counts)
             status = Status(status.status_code, result.text if result.text is not None else ct.DROPPED_MARKER)
+        input_entities: dict[str, int] = {}
+        output_entities: dict[str, int] = {}
+        for (direction, entity, _), count in counts.items():
+            bucket = output_entities if direction == ct.OUTPUT else input_entities
+            bucket[entity] = bucket.get(entity, 0) + count
 
         _set_pii_summary(attributes, input_entities, output_entities)
         if errors:
@@ -297,19 +310,24 @@ class LLMSpanProcessor(SpanProcessor):
         if assessment is not None:
             _set_risk(attributes, assessment)
         interaction = ProcessedInteraction(
-            span, attributes, assessment, input_entities, output_entities, response_text
+            span,
+            attributes,
+            assessment,
+            input_entities,
+            output_entities,
+            response_text,
+            sum(len(text) for text in groups.get(ct.ROLE_USER, ())),
+            counts,
         )
         return interaction, events, status
 
-    def _scrub_event(
-        self, event: Event, input_entities: dict[str, int], output_entities: dict[str, int], errors: list[str]
-    ) -> Event:
+    def _scrub_event(self, event: Event, counts: dict[tuple[str, str, str], int], errors: list[str]) -> Event:
         if not event.attributes:
             return event
         attributes, _, findings, removed = ct.scrub_attributes(event.attributes, self._scrub_texts)
-        bucket = output_entities if event.name == "gen_ai.choice" else input_entities
+        direction = ct.OUTPUT if event.name == "gen_ai.choice" else ct.INPUT
         for leaf_findings in findings:
-            _count(leaf_findings, bucket)
+            _tally(leaf_findings, direction, counts)
         if removed:
             errors.append(f"event {event.name}: unscrubbable content removed")
         return Event(event.name, attributes, event.timestamp)
@@ -365,17 +383,21 @@ class LLMSpanProcessor(SpanProcessor):
                     **base,
                     sc.ERROR_TYPE: str(attrs.get(sc.ERROR_TYPE, "")),
                     sc.RISK_LEVEL: level,
-                    sc.API_KEY_FINGERPRINT: str(attrs.get(sc.API_KEY_FINGERPRINT, "")),
-                    sc.PROMPT_TEMPLATE_HASH: str(attrs.get(sc.PROMPT_TEMPLATE_HASH, "")),
+                    sc.API_KEY_FINGERPRINT: inst.key_cap(str(attrs.get(sc.API_KEY_FINGERPRINT, ""))),
+                    sc.PROMPT_TEMPLATE_HASH: inst.template_cap(str(attrs.get(sc.PROMPT_TEMPLATE_HASH, ""))),
                     sc.CHANGE_APPROVED: str(attrs.get(sc.CHANGE_APPROVED, "unknown")).lower(),
                 },
             )
-            for direction, entities in (
-                (ct.INPUT, interaction.input_entities),
-                (ct.OUTPUT, interaction.output_entities),
-            ):
-                for entity, count in entities.items():
-                    inst.pii.add(count, {**base, sc.ATTR_PII_TYPE: entity, sc.ATTR_DIRECTION: direction})
+            for (direction, entity, action), count in interaction.finding_counts.items():
+                inst.pii.add(
+                    count,
+                    {
+                        **base,
+                        sc.ATTR_PII_TYPE: entity,
+                        sc.ATTR_DIRECTION: direction,
+                        sc.ATTR_SCRUB_ACTION: action,
+                    },
+                )
             if assessment is not None:
                 for category in assessment.categories:
                     inst.risk.add(1, {**base, sc.ATTR_RISK_CATEGORY: category, sc.ATTR_RISK_LEVEL: level})
@@ -451,9 +473,10 @@ class LLMSpanProcessor(SpanProcessor):
         )
 
 
-def _count(findings: Iterable[Finding], bucket: dict[str, int]) -> None:
+def _tally(findings: Iterable[Finding], direction: str, counts: dict[tuple[str, str, str], int]) -> None:
     for finding in findings:
-        bucket[finding.entity] = bucket.get(finding.entity, 0) + 1
+        key = (direction, finding.entity, str(finding.action.value))
+        counts[key] = counts.get(key, 0) + 1
 
 
 def _scrubbed_leaf_texts(extracted: ct.ExtractedContent) -> list[str | None]:
@@ -573,7 +596,7 @@ class LLMLogRecordProcessor(LogRecordProcessor):
 
     def _scrub_structured(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Structured bodies (events carry messages as lists, not JSON strings): scrub every string leaf."""
-        copy = _deep_copy(body)
+        copy: dict[str, Any] = _deep_copy(body)
         leaves: list[ct.Leaf] = []
         ct._walk(leaves, copy, "body", ct.INPUT, "", depth=0)
         results = self._scrub_texts([leaf.text for leaf in leaves])
