@@ -39,6 +39,7 @@ _EXPORTS = {
     "DriftMonitor": "llm_soc2.drift",
     "OpenAIInstrumentor": "llm_soc2.instrumentation.openai",
     "AnthropicInstrumentor": "llm_soc2.instrumentation.anthropic",
+    "retrieval_context": "llm_soc2.instrumentation.context",
     "LLMSoc2Error": "llm_soc2.errors",
 }
 
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
     from llm_soc2.drift import DriftMonitor
     from llm_soc2.errors import LLMSoc2Error
     from llm_soc2.instrumentation.anthropic import AnthropicInstrumentor
+    from llm_soc2.instrumentation.context import retrieval_context
     from llm_soc2.instrumentation.openai import OpenAIInstrumentor
     from llm_soc2.pipeline import configure, shutdown
     from llm_soc2.processor import LLMLogRecordProcessor, LLMSpanProcessor

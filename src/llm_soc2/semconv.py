@@ -83,6 +83,15 @@ OP_GENERATE_CONTENT: Final = "generate_content"
 # Provider names
 PROVIDER_OPENAI: Final = "openai"
 PROVIDER_ANTHROPIC: Final = "anthropic"
+PROVIDER_AZURE_OPENAI: Final = "azure.ai.openai"
+PROVIDER_AWS_BEDROCK: Final = "aws.bedrock"
+PROVIDER_GCP_VERTEX_AI: Final = "gcp.vertex_ai"
+
+# gen_ai.token.type and gen_ai.output.type values
+TOKEN_TYPE_INPUT: Final = "input"
+TOKEN_TYPE_OUTPUT: Final = "output"
+OUTPUT_TYPE_TEXT: Final = "text"
+OUTPUT_TYPE_JSON: Final = "json"
 
 # --------------------------------------------------------------------------------------------------
 # General OpenTelemetry attributes
@@ -115,6 +124,11 @@ PROVIDER_HOST: Final = "llm_soc2.provider.host"
 CONTENT_TRUNCATED: Final = "llm_soc2.content.truncated"
 RETRIEVAL_CONTEXT: Final = "llm_soc2.retrieval.context"  # context passed by the app for groundedness
 RESPONSE_FORMAT_SCHEMA: Final = "llm_soc2.response_format.schema"  # requested JSON schema, if any
+STREAM_OUTCOME: Final = "llm_soc2.stream.outcome"  # how a streamed response ended (values below)
+STREAM_COMPLETED: Final = "completed"  # read to the end
+STREAM_CLOSED: Final = "closed"  # closed by the application before the end
+STREAM_ABANDONED: Final = "abandoned"  # dropped unclosed and garbage-collected
+STREAM_FAILED: Final = "failed"  # broke off with an error
 
 # Scrubbing summary (set by the processor on the exported copy)
 PII_DETECTED: Final = "llm_soc2.pii.detected"
@@ -136,8 +150,56 @@ RISK_CATEGORIES: Final = "llm_soc2.risk.categories"
 RISK_CATEGORY_SCORE_TEMPLATE: Final = "llm_soc2.risk.{category}.score"
 RISK_POLICY_VERSION: Final = "llm_soc2.risk.policy.version"
 
+# Measures of one interaction, set by the processor on the audit record (and read by drift detection)
+DURATION: Final = "llm_soc2.duration"  # s, span end - start
+PROMPT_CHARS: Final = "llm_soc2.prompt.chars"  # characters of the prompt text (all input messages)
+RESPONSE_CHARS: Final = "llm_soc2.response.chars"  # characters of the response text
+
 # Change management
 CHANGE_APPROVED: Final = "llm_soc2.change.approved"
+
+# Governance records (audit-log kinds "change", "approval", "key", "incident"; see llm_soc2.governance)
+CHANGE_KIND: Final = "llm_soc2.change.kind"  # "prompt" | "model"
+CHANGE_ID: Final = "llm_soc2.change.id"  # the template hash or the model version
+CHANGE_APPROVER: Final = "llm_soc2.change.approver"
+CHANGE_TICKET: Final = "llm_soc2.change.ticket"
+CHANGE_APPROVED_ON: Final = "llm_soc2.change.approved_on"  # ISO date from the registry
+CHANGE_NOTE: Final = "llm_soc2.change.note"
+CHANGE_REGISTRY_SHA256: Final = "llm_soc2.change.registry.sha256"
+CHANGE_FIRST_SEEN: Final = "llm_soc2.change.first_seen"  # unix ns, on approvals of versions already seen
+CHANGE_UNAPPROVED_VERSIONS: Final = "llm_soc2.change.unapproved_versions"  # span: ("prompt:<hash>", "model:<name>")
+API_KEY_KNOWN: Final = "llm_soc2.api_key.known"  # span: fingerprint in the allow-list or registered
+API_KEY_EVENT: Final = "llm_soc2.api_key.event"  # "first_use" | "register" | "retire"
+API_KEY_REGISTERED_AT: Final = "llm_soc2.api_key.registered_at"  # unix ns the key was issued
+API_KEY_REPLACES: Final = "llm_soc2.api_key.replaces"  # fingerprint of the key a registration rotates out
+API_KEY_OWNER: Final = "llm_soc2.api_key.owner"
+API_KEY_NOTE: Final = "llm_soc2.api_key.note"
+INCIDENT_ID: Final = "llm_soc2.incident.id"
+INCIDENT_EVENT: Final = "llm_soc2.incident.event"  # opened | acknowledged | resolved | updated
+INCIDENT_STATE: Final = "llm_soc2.incident.state"  # open | acknowledged | resolved (after the event)
+INCIDENT_AT: Final = "llm_soc2.incident.at"  # unix ns the state change happened
+INCIDENT_OPENED_AT: Final = "llm_soc2.incident.opened_at"  # unix ns
+INCIDENT_TITLE: Final = "llm_soc2.incident.title"
+INCIDENT_SEVERITY: Final = "llm_soc2.incident.severity"
+INCIDENT_SOURCE: Final = "llm_soc2.incident.source"  # alertmanager | grafana | pagerduty | manual
+INCIDENT_DEDUPE_KEY: Final = "llm_soc2.incident.dedupe_key"
+INCIDENT_ACTOR: Final = "llm_soc2.incident.actor"
+INCIDENT_NOTE: Final = "llm_soc2.incident.note"
+INCIDENT_ALERT_NAMES: Final = "llm_soc2.incident.alert.names"
+INCIDENT_ALERT_FINGERPRINTS: Final = "llm_soc2.incident.alert.fingerprints"
+INCIDENT_ALERT_LABELS: Final = "llm_soc2.incident.alert.labels"  # JSON object of the common labels
+INCIDENT_ALERT_ANNOTATIONS: Final = "llm_soc2.incident.alert.annotations"  # JSON object
+INCIDENT_ALERT_STARTS_AT: Final = "llm_soc2.incident.alert.starts_at"  # unix ns
+INCIDENT_ALERT_ENDS_AT: Final = "llm_soc2.incident.alert.ends_at"  # unix ns
+INCIDENT_URL: Final = "llm_soc2.incident.url"  # alert generator / PagerDuty incident URL
+INCIDENT_EXTERNAL_ID: Final = "llm_soc2.incident.external_id"  # e.g. the PagerDuty incident id
+INCIDENT_WINDOW_START: Final = "llm_soc2.incident.window.start"  # unix ns
+INCIDENT_WINDOW_END: Final = "llm_soc2.incident.window.end"  # unix ns
+INCIDENT_LINKED_SEQS: Final = "llm_soc2.incident.linked.seqs"  # audit seqs (most recent, bounded)
+INCIDENT_LINKED_TRACE_IDS: Final = "llm_soc2.incident.linked.trace_ids"  # bounded
+INCIDENT_LINKED_COUNT: Final = "llm_soc2.incident.linked.count"  # all matching records in the window
+INCIDENT_TTA_SECONDS: Final = "llm_soc2.incident.time_to_acknowledge"  # s, on acknowledged/resolved
+INCIDENT_TTR_SECONDS: Final = "llm_soc2.incident.time_to_resolve"  # s, on resolved
 
 # Audit
 AUDIT_SEQUENCE: Final = "llm_soc2.audit.seq"
@@ -178,10 +240,12 @@ ATTR_PII_TYPE: Final = "llm_soc2.pii.type"
 ATTR_DIRECTION: Final = "llm_soc2.direction"
 ATTR_ERROR_KIND: Final = "llm_soc2.error.kind"
 ATTR_DRIFT_FEATURE: Final = "llm_soc2.drift.feature"
-ATTR_DRIFT_TEST: Final = "llm_soc2.drift.test"
+ATTR_DRIFT_TEST: Final = "llm_soc2.drift.test"  # ks, brown_forsythe, wasserstein, psi, chi2, cohen_h, js
 ATTR_AUDIT_LOG_ID: Final = "llm_soc2.audit.log_id"
 ATTR_AUDIT_OUTCOME: Final = "llm_soc2.audit.outcome"
 ATTR_WITNESS: Final = "llm_soc2.witness"
+ATTR_SCRUB_ACTION: Final = "llm_soc2.scrub.action"  # mask | pseudonymize | drop (on pii.findings)
+ATTR_AUDIT_DISPOSAL: Final = "llm_soc2.audit.disposal"  # retention | erasure (on audit.content.disposed)
 
 # --------------------------------------------------------------------------------------------------
 # Metrics (OpenTelemetry names; the Prometheus form is derived by prometheus_name())
@@ -215,20 +279,50 @@ METRIC_AUDIT_CHECKPOINT_TIME: Final = "llm_soc2.audit.checkpoint.time"  # s (uni
 METRIC_AUDIT_CHECKPOINT_SIZE: Final = "llm_soc2.audit.checkpoint.size"  # {record}, gauge
 METRIC_AUDIT_VERIFY_FAILURES: Final = "llm_soc2.audit.verification.failures"  # {failure}, counter
 METRIC_AUDIT_WITNESS_FAILURES: Final = "llm_soc2.audit.witness.failures"  # {failure}, counter
-METRIC_DRIFT_SCORE: Final = "llm_soc2.drift.score"  # 1, gauge
-METRIC_DRIFT_P_VALUE: Final = "llm_soc2.drift.p_value"  # 1, gauge
-METRIC_DRIFT_DETECTED: Final = "llm_soc2.drift.detected"  # 1, gauge (0/1)
+# The drift gauges are dimensionless but are created with NO unit (""), not "1": the OTel Collector's
+# Prometheus translation appends "_ratio" to gauges with unit "1", the Python exporter does not; with no
+# unit both produce the same name.
+METRIC_DRIFT_SCORE: Final = "llm_soc2.drift.score"  # no unit, gauge
+METRIC_DRIFT_P_VALUE: Final = "llm_soc2.drift.p_value"  # no unit, gauge
+METRIC_DRIFT_DETECTED: Final = "llm_soc2.drift.detected"  # no unit, gauge (0/1)
 METRIC_CHANGE_UNAPPROVED: Final = "llm_soc2.change.unapproved"  # {interaction}, counter
 METRIC_API_KEY_AGE: Final = "llm_soc2.api_key.age"  # s, gauge
+METRIC_API_KEY_MAX_AGE: Final = "llm_soc2.api_key.max_age"  # s, gauge; rotation policy
 METRIC_API_KEY_UNKNOWN: Final = "llm_soc2.api_key.unknown"  # {interaction}, counter
 METRIC_END_USERS_ACTIVE: Final = "llm_soc2.end_users.active"  # {user}, gauge
 METRIC_INCIDENTS_OPEN: Final = "llm_soc2.incidents.open"  # {incident}, gauge
+METRIC_AUDIT_CONTENT_DISPOSED: Final = "llm_soc2.audit.content.disposed"  # {record}, counter
+
+# Attributes of drift events (log record ``llm_soc2.drift`` and audit records of kind "drift"/"baseline");
+# the event also carries ATTR_DRIFT_FEATURE, ATTR_DRIFT_TEST, service.name, gen_ai.request.model and
+# gen_ai.operation.name.
+DRIFT_STATE: Final = "llm_soc2.drift.state"  # detected | resolved
+DRIFT_SCORE: Final = "llm_soc2.drift.score"  # the effect size compared with the threshold
+DRIFT_THRESHOLD: Final = "llm_soc2.drift.threshold"  # the effect-size floor
+DRIFT_P_VALUE: Final = "llm_soc2.drift.p_value"  # raw p-value of the significance test
+DRIFT_P_VALUE_ADJUSTED: Final = "llm_soc2.drift.p_value.adjusted"  # Benjamini-Hochberg adjusted
+DRIFT_ALPHA: Final = "llm_soc2.drift.alpha"  # false-discovery rate of one check
+DRIFT_SIGNIFICANCE_TEST: Final = "llm_soc2.drift.significance_test"  # ks | brown_forsythe | chi2
+DRIFT_STATISTIC: Final = "llm_soc2.drift.statistic"  # the significance test's statistic
+DRIFT_PERSISTENCE: Final = "llm_soc2.drift.persistence"  # consecutive flagged checks required
+DRIFT_REFERENCE_COUNT: Final = "llm_soc2.drift.reference.count"  # effective reference sample size
+DRIFT_CURRENT_COUNT: Final = "llm_soc2.drift.current.count"  # current-window sample size
+DRIFT_REFERENCE_KIND: Final = "llm_soc2.drift.reference.kind"  # seasonal | pooled
+DRIFT_WINDOW: Final = "llm_soc2.drift.window"  # s, current-window length
+DRIFT_TOP_CATEGORIES: Final = "llm_soc2.drift.top_categories"  # ["refusal: 4.0% -> 14.1%", ...]
+DRIFT_BASELINE: Final = "llm_soc2.drift.baseline"  # baseline name, or "rolling"
+DRIFT_BASELINE_ACTION: Final = "llm_soc2.drift.baseline.action"  # save | reset
+DRIFT_BASELINE_SHA256: Final = "llm_soc2.drift.baseline.sha256"  # digest of the saved baseline file
+DRIFT_BASELINE_START: Final = "llm_soc2.drift.baseline.start_time_unix_nano"
+DRIFT_BASELINE_END: Final = "llm_soc2.drift.baseline.end_time_unix_nano"
+DRIFT_BASELINE_COUNT: Final = "llm_soc2.drift.baseline.count"  # interactions summarised
 
 # --------------------------------------------------------------------------------------------------
 # Events / log records we emit
 # --------------------------------------------------------------------------------------------------
 EVENT_CHECKPOINT: Final = "llm_soc2.audit.checkpoint"
 EVENT_DRIFT: Final = "llm_soc2.drift"
+EVENT_DRIFT_BASELINE: Final = "llm_soc2.drift.baseline"  # a drift baseline was saved, replaced or reset
 EVENT_CHANGE: Final = "llm_soc2.change"
 EVENT_INCIDENT: Final = "llm_soc2.incident"
 

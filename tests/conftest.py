@@ -1,0 +1,33 @@
+"""Shared pytest fixtures. Fixture modules live in tests/support/ and are exported here."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from support.llm import (
+    anthropic_client,
+    async_anthropic_client,
+    async_openai_client,
+    fake_provider,
+    instrument,
+    instrumented,
+    openai_client,
+    recorder,
+)
+from support.postgres import postgres_dsn, postgres_server
+
+__all__ = [
+    "anthropic_client",
+    "async_anthropic_client",
+    "async_openai_client",
+    "fake_provider",
+    "instrument",
+    "instrumented",
+    "openai_client",
+    "postgres_dsn",
+    "postgres_server",
+    "recorder",
+]
