@@ -29,7 +29,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from opentelemetry import _logs, metrics, trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
@@ -45,6 +45,10 @@ from llm_soc2 import semconv
 from llm_soc2.config import Settings
 from llm_soc2.instrumentation.coexistence import is_duplicate_genai_span
 from llm_soc2.processor import LLMLogRecordProcessor, LLMSpanProcessor
+from llm_soc2.recording import AuditSink
+
+if TYPE_CHECKING:
+    from llm_soc2.audit import AuditWriter
 
 _log = logging.getLogger(__name__)
 
@@ -74,6 +78,17 @@ _INSTRUMENTORS: Final = (
 )
 
 
+_SERVICE_SHUTDOWN_TIMEOUT_S: Final = 10.0
+
+
+class Service(Protocol):
+    """A background worker the pipeline owns: bounded flush and shutdown, never raising."""
+
+    def flush(self, timeout: float = ...) -> bool: ...
+
+    def shutdown(self, timeout: float = ...) -> bool: ...
+
+
 @dataclass
 class Pipeline:
     """The providers and processors ``configure()`` set up. ``disabled`` when OTEL_SDK_DISABLED is set."""
@@ -85,6 +100,10 @@ class Pipeline:
     span_processor: LLMSpanProcessor | None = None
     log_processor: LLMLogRecordProcessor | None = None
     instrumentors: list[BaseInstrumentor] = field(default_factory=list)
+    # Background services fed by the processor (audit writer, drift monitor, ...): flushed after the
+    # span processor and shut down before the providers they report through.
+    services: list[Service] = field(default_factory=list)
+    audit_writer: AuditWriter | None = None
     disabled: bool = False
     _owned: list[Any] = field(default_factory=list, repr=False)  # providers we created
     _closed: bool = field(default=False, repr=False)
@@ -100,15 +119,15 @@ class Pipeline:
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Export everything recorded so far. Never raises; False if something did not flush in time."""
-        ok = True
-        for target in (self.span_processor, self.log_processor, self.meter_provider):
-            if target is None:
-                continue
+        ok = _flush(self.span_processor, timeout_millis)
+        for service in self.services:
             try:
-                ok = bool(target.force_flush(timeout_millis)) and ok
+                ok = bool(service.flush(timeout_millis / 1000)) and ok
             except Exception:
-                _log.exception("llm-soc2: flushing %s failed", type(target).__name__)
+                _log.exception("llm-soc2: flushing %s failed", type(service).__name__)
                 ok = False
+        for target in (self.log_processor, self.meter_provider):
+            ok = _flush(target, timeout_millis) and ok
         return ok
 
     def shutdown(self) -> None:
@@ -124,17 +143,38 @@ class Pipeline:
             with contextlib.suppress(Exception):
                 instrumentor.uninstrument()
         self.instrumentors.clear()
-        targets: list[Any] = list(self._owned)
-        # On providers we did not create, shut down only what we added.
-        if self.tracer_provider not in self._owned and self.span_processor is not None:
-            targets.append(self.span_processor)
-        if self.logger_provider not in self._owned and self.log_processor is not None:
-            targets.append(self.log_processor)
-        for target in targets:
+        # Spans first (their last interactions reach the services), then the services (the audit writer
+        # signs its final checkpoint and hands it to the OTLP log witness), then logs and metrics.
+        tracing = self.tracer_provider if self.tracer_provider in self._owned else self.span_processor
+        logging_ = self.logger_provider if self.logger_provider in self._owned else self.log_processor
+        metering = self.meter_provider if self.meter_provider in self._owned else None
+        _shutdown(tracing)
+        for service in self.services:
             try:
-                target.shutdown()
+                service.shutdown(_SERVICE_SHUTDOWN_TIMEOUT_S)
             except Exception:
-                _log.exception("llm-soc2: shutting down %s failed", type(target).__name__)
+                _log.exception("llm-soc2: shutting down %s failed", type(service).__name__)
+        for target in (logging_, metering):
+            _shutdown(target)
+
+
+def _flush(target: Any, timeout_millis: int) -> bool:
+    if target is None:
+        return True
+    try:
+        return bool(target.force_flush(timeout_millis))
+    except Exception:
+        _log.exception("llm-soc2: flushing %s failed", type(target).__name__)
+        return False
+
+
+def _shutdown(target: Any) -> None:
+    if target is None:
+        return
+    try:
+        target.shutdown()
+    except Exception:
+        _log.exception("llm-soc2: shutting down %s failed", type(target).__name__)
 
 
 _lock = threading.RLock()
@@ -182,6 +222,7 @@ def configure(
         _set_up_metrics(pipeline, resource, meter_provider, metric_readers)
         _set_up_tracing(pipeline, resource, tracer_provider, span_exporters)
         _set_up_logs(pipeline, resource, logger_provider, log_exporters)
+        _set_up_audit(pipeline)
         if instrument:
             _instrument(pipeline)
         _current = pipeline
@@ -217,6 +258,39 @@ def build_span_processor(
 
 def build_log_processor(settings: Settings, exporting: Sequence[LogRecordProcessor]) -> LLMLogRecordProcessor:
     return LLMLogRecordProcessor(*exporting, settings=settings)
+
+
+def _set_up_audit(pipeline: Pipeline) -> None:
+    """Open the audit log and start its writer; the processor hands it one record per interaction."""
+    settings = pipeline.settings
+    if not settings.audit_enabled or pipeline.span_processor is None:
+        return
+    try:
+        from llm_soc2.audit import AuditLog, AuditWriter
+
+        log = AuditLog.open(log_id=settings.resolved_audit_log_id, settings=settings)
+        writer = AuditWriter(
+            log, settings, meter_provider=pipeline.meter_provider, logger_provider=pipeline.logger_provider
+        )
+    except Exception:
+        _log.exception(
+            "llm-soc2: the audit log at %s cannot be opened; interactions are NOT being audited",
+            _redacted_url(settings.resolved_audit_url),
+        )
+        return
+    pipeline.audit_writer = writer
+    pipeline.services.append(writer)
+    pipeline.span_processor.add_sink(AuditSink(writer, with_raw_content=bool(settings.content_key_hex)))
+
+
+def _redacted_url(url: str) -> str:
+    """A store URL fit for a log line: no password."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}"
 
 
 # --------------------------------------------------------------------------------------------------
