@@ -12,7 +12,6 @@ import openai
 import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from support.llm import ANTHROPIC_KEY, OPENAI_KEY, settings_for
 
 import llm_soc2
 from llm_soc2 import semconv as sc
@@ -21,6 +20,7 @@ from llm_soc2.config import Settings
 from llm_soc2.fingerprint import KNOWN_SECRETS
 from llm_soc2.pipeline import Pipeline
 from llm_soc2.testing import FakeProvider
+from support.llm import ANTHROPIC_KEY, OPENAI_KEY, settings_for
 
 EMAIL = "maria.garcia@example.org"
 CARD = "5555 5555 5555 4444"
@@ -99,7 +99,8 @@ def test_interactions_are_exported_scrubbed_and_audited(
         assert first.attributes[sc.DURATION] > 0
         stored = json.dumps(first.content, default=str)
         assert "[CREDIT_CARD]" in stored
-        assert CARD not in stored and EMAIL not in stored
+        assert CARD not in stored
+        assert EMAIL not in stored
         report = log.verify()
         assert report.ok, report.summary()
     finally:
