@@ -1,0 +1,65 @@
+"""PASSWORD: the value of a ``password=``, ``passwd:``, ``secret:``, ``api_key=``, ``token:`` ... assignment.
+
+Only the value is redacted (``password=[PASSWORD]``). A value is believed when it looks like a secret
+rather than code or a placeholder: at least 8 characters, Shannon entropy of at least
+``ENTROPY_MIN_BITS`` bits per character (for values shorter than 14 characters, which cannot reach it
+with all characters distinct, 80% of ``log2(length)``), and either two character classes (lower, upper, digit, other)
+or 16 characters or more. So ``password=Tr0ub4dor&3`` is redacted, while ``password=os.environ[...]``,
+``token: ${TOKEN}``, ``secret: ********`` and low-entropy values such as ``password: 12345678`` are not.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+
+from llm_soc2.scrub.detector import Detector, char_classes, shannon_entropy
+from llm_soc2.scrub.findings import Kind
+
+ENTROPY_MIN_BITS = 3.0
+SHORT_VALUE_RATIO = 0.8  # a value of n < 14 characters has at most log2(n) bits: 80% of that is enough
+# Placeholders and code, not secrets: ${DB_PASSWORD}, $TOKEN, %(pw)s, {{ secret }}, {pw}, <password>, ****,
+# os.environ["X"], get_key(). Python ``re`` on one value of at most 256 characters, no nested quantifiers.
+_NOT_A_SECRET = re.compile(
+    r"\$\{.*|\$[A-Za-z_][A-Za-z0-9_]*|%\([A-Za-z_]+\)[sd]|\{\{.*|\{[A-Za-z_][A-Za-z0-9_]*\}|<[^<>]*>?"
+    r"|[*xX.]+"
+)
+_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)[(\[]")
+
+
+def _code_name(part: str) -> bool:
+    """A name as people write them in code: snake_case, UPPER_CASE, camelCase (not "aHx6OsSwOblM")."""
+    core = part.replace("_", "").rstrip("0123456789")
+    if not core.isascii() or not core.isalpha():
+        return False
+    return (
+        core.islower()
+        or core.isupper()
+        or not any(a.isupper() and b.isupper() for a, b in itertools.pairwise(core))
+    )
+
+
+def _is_code(value: str) -> bool:
+    """``settings.db.password``, ``os.environ["X"]``, ``getPassword()``: code, not a secret."""
+    call = _CALL.match(value)
+    name = call.group(1) if call else value
+    parts = name.split(".")
+    return (call is not None or len(parts) > 1) and all(p.isidentifier() and _code_name(p) for p in parts)
+
+
+class PasswordDetector(Detector):
+    entity = "PASSWORD"
+    kind = Kind.SECRET
+    priority = 40
+    patterns = (
+        r"(?i)(?:^|[^a-z0-9])(?:password|passwd|passphrase|pwd|pass|secret|secret[_\-]?key|client[_\-]?secret|"
+        r"api[_\-]?key|apikey|access[_\-]?key|access[_\-]?token|auth[_\-]?token|refresh[_\-]?token|token|"
+        r"private[_\-]?key)(?:\\?[\"'])?[ \t]{0,4}(?::=|=>|:|=)[ \t]{0,4}(?:\\?[\"'])?([^\s\"'`<>,;\\]{8,256})",
+    )
+
+    def validate(self, value: str, context: str) -> bool:
+        if _NOT_A_SECRET.fullmatch(value) or _is_code(value):
+            return False
+        threshold = min(ENTROPY_MIN_BITS, SHORT_VALUE_RATIO * math.log2(len(value)))
+        return shannon_entropy(value) >= threshold and (char_classes(value) >= 2 or len(value) >= 16)

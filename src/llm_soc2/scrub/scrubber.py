@@ -1,0 +1,236 @@
+"""The Scrubber: scan a text, redact what was found, and fail closed.
+
+``scrub`` never raises. Whatever goes wrong (an exception in a detector or plugin, the time budget
+``LLM_SOC2_SCRUB_TIMEOUT_MS`` exceeded, a text that is not a string, is too large, holds lone surrogates
+or is binary) gives ``ScrubResult(text=None, error=...)``: the content is dropped, never passed on
+unscrubbed. Error strings name the reason, never any content.
+
+One Scrubber serves every thread of the application: its compiled engine is immutable and rebuilt
+(then swapped in whole) only when the detector registry or the registry of client keys changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+
+from llm_soc2.config import Settings
+from llm_soc2.errors import LLMSoc2Error
+from llm_soc2.fingerprint import KNOWN_SECRETS, SecretRegistry
+from llm_soc2.scrub import redact
+from llm_soc2.scrub.detectors.client_key import ClientApiKeyDetector
+from llm_soc2.scrub.engine import Candidate, ClientKeys, Engine, ScrubTimeout, client_keys, resolve
+from llm_soc2.scrub.findings import Action, Finding, Kind, ScrubResult
+from llm_soc2.scrub.ner import ner_detector
+from llm_soc2.scrub.registry import DetectorRegistry
+from llm_soc2.scrub.view import Unscrubbable
+
+DEFAULT_MAX_CHARS = 8 * 1024 * 1024  # larger texts are dropped unscanned
+_log = logging.getLogger(__name__)
+
+
+class ScrubError(LLMSoc2Error):
+    """``Scrubber.scan`` could not scan a text; ``reason`` is what ``scrub`` would report as its error."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Scrubber:
+    """Finds PII and secrets in text and redacts them (mask, keyed pseudonym, or drop the text)."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        registry: DetectorRegistry | None = None,
+        key: bytes | None = None,
+        known_secrets: SecretRegistry | None = None,
+        max_chars: int = DEFAULT_MAX_CHARS,
+    ) -> None:
+        self._settings = settings if settings is not None else Settings.from_env()
+        self._known = known_secrets if known_secrets is not None else KNOWN_SECRETS
+        self._key = key
+        self._key_failed = False
+        self._max_chars = max_chars
+        self._budget = max(self._settings.scrub_timeout_ms, 0.0) / 1000.0
+        self._default_action = redact.parse_action(self._settings.pii_action) or Action.MASK
+        self._actions: dict[str, Action] = {}
+        for entity, value in self._settings.pii_actions.items():
+            action = redact.parse_action(value)
+            if action is None:
+                _log.warning(
+                    "LLM_SOC2_PII_ACTIONS: %s=%r is not mask, pseudonymize or drop; ignored", entity, value
+                )
+            else:
+                self._actions[entity.upper()] = action
+        self._lock = threading.Lock()
+        self._client_keys: tuple[int, ClientKeys | None] = (-1, None)
+        self._broken: str | None = None
+        try:
+            self._registry = (
+                registry if registry is not None else DetectorRegistry.from_settings(self._settings)
+            )
+            self._engine = Engine(self._registry.enabled())
+            self._engine_version = self._registry.version
+            self._current_client_keys()
+            _warm_up()
+        except Exception as exc:  # a scrubber that cannot be built drops everything rather than raising
+            _log.error(
+                "The scrubber could not be built (%s: %s); all content will be dropped",
+                type(exc).__name__,
+                exc,
+            )
+            self._broken = f"scrubber unavailable: {type(exc).__name__}"
+
+    # ----------------------------------------------------------------------------------------------
+    # Public API
+    # ----------------------------------------------------------------------------------------------
+    def scan(self, text: str) -> list[Finding]:
+        """What ``scrub`` would find and do, without redacting. Raises ``ScrubError`` if it cannot scan."""
+        try:
+            return self._findings(text, time.monotonic() + self._budget)
+        except ScrubError:
+            raise
+        except Exception as exc:
+            raise ScrubError(_reason(exc)) from exc
+
+    def scrub(self, text: str) -> ScrubResult:
+        """The redacted text and what was found; ``text=None`` when the content must be dropped."""
+        return self._scrub(text, time.monotonic() + self._budget)
+
+    def scrub_many(self, texts: Iterable[str]) -> list[ScrubResult]:
+        """``scrub`` for the texts of one span, which share one time budget (``LLM_SOC2_SCRUB_TIMEOUT_MS``
+        is per span): once it is spent, the remaining texts are dropped with error ``timeout``."""
+        deadline = time.monotonic() + self._budget
+        return [self._scrub(text, deadline) for text in texts]
+
+    def action_for(self, entity: str, kind: Kind) -> Action:
+        """The configured action for an entity (see ``llm_soc2.scrub.redact`` for the rules)."""
+        action = self._actions.get(entity)
+        if action is None:
+            action = (
+                self._default_action
+                if kind is Kind.PII or self._default_action is Action.DROP
+                else Action.MASK
+            )
+        if action is Action.PSEUDONYMIZE and entity == ClientApiKeyDetector.entity:
+            action = Action.MASK
+        return action
+
+    # ----------------------------------------------------------------------------------------------
+    # Internals
+    # ----------------------------------------------------------------------------------------------
+    def _scrub(self, text: str, deadline: float) -> ScrubResult:
+        try:
+            findings = self._findings(text, deadline)
+            if any(f.action is Action.DROP for f in findings):
+                return ScrubResult(None, tuple(findings))
+            return ScrubResult(self._redact(text, findings), tuple(findings))
+        except ScrubError as exc:
+            return ScrubResult(None, error=exc.reason)
+        except Exception as exc:  # fail closed: nothing unscrubbed leaves
+            _log.debug("scrub failed", exc_info=True)
+            return ScrubResult(None, error=_reason(exc))
+
+    def _findings(self, text: str, deadline: float) -> list[Finding]:
+        if self._broken is not None:
+            raise ScrubError(self._broken)
+        if not isinstance(text, str):
+            raise ScrubError("not a string")
+        if len(text) > self._max_chars:
+            raise ScrubError("input too large")
+        if not text:
+            return []
+        if time.monotonic() > deadline:
+            raise ScrubError("timeout")
+        engine = self._current_engine()
+        try:
+            candidates = engine.scan(text, deadline, self._current_client_keys())
+        except ScrubTimeout:
+            raise ScrubError("timeout") from None
+        except Unscrubbable as exc:
+            raise ScrubError(str(exc)) from None
+        ner = self._registry.ner
+        if ner is not None:
+            for start, end, entity in ner.analyze(text):
+                if 0 <= start < end <= len(text):
+                    candidates.append(Candidate(start, end, start, end, ner_detector(entity)))
+            if time.monotonic() > deadline:
+                raise ScrubError("timeout")
+        findings = []
+        for candidate in resolve(candidates):
+            detector = candidate.detector
+            kind = Kind(detector.kind)
+            action = self.action_for(detector.entity, kind)
+            findings.append(
+                Finding(detector.entity, candidate.start, candidate.end, action, kind, detector.name)
+            )
+        return findings
+
+    def _redact(self, text: str, findings: list[Finding]) -> str:
+        spans = []
+        for finding in findings:
+            replacement = redact.mask(finding.entity)
+            if finding.action is Action.PSEUDONYMIZE:
+                key = self._pseudonym_key()
+                if key is not None:
+                    detector = self._engine.detector_for(finding.entity)
+                    value = text[finding.start : finding.end]
+                    canonical = detector.canonical(value) if detector is not None else value
+                    replacement = redact.pseudonym(finding.entity, canonical, key)
+            spans.append((finding.start, finding.end, replacement))
+        return redact.apply(text, spans)
+
+    def _pseudonym_key(self) -> bytes | None:
+        if self._key is None and not self._key_failed:
+            with self._lock:
+                if self._key is None and not self._key_failed:
+                    try:
+                        self._key = self._settings.deployment_key()
+                    except Exception as exc:  # no key: mask instead, which reveals less
+                        self._key_failed = True
+                        _log.error("No deployment key for pseudonyms (%s); masking instead", exc)
+        return self._key
+
+    def _current_engine(self) -> Engine:
+        if self._engine_version != self._registry.version:
+            with self._lock:
+                version = self._registry.version
+                if self._engine_version != version:
+                    self._engine = Engine(self._registry.enabled())
+                    self._engine_version = version
+        return self._engine
+
+    def _current_client_keys(self) -> ClientKeys | None:
+        version, matcher = self._client_keys
+        if version != self._known.version:
+            with self._lock:
+                version = self._known.version  # read before the snapshot: a change in between rebuilds again
+                matcher = client_keys(self._known.snapshot())
+                self._client_keys = (version, matcher)
+        return matcher
+
+
+def _reason(exc: BaseException) -> str:
+    # The type only: an exception message may quote the content.
+    return f"internal error: {type(exc).__name__}"
+
+
+_warmed = False
+
+
+def _warm_up() -> None:
+    """Load the phone metadata once, so the first real span does not pay for it inside its budget."""
+    global _warmed
+    if _warmed:
+        return
+    _warmed = True
+    from llm_soc2.scrub.detectors.phone import PhoneDetector
+
+    detector = PhoneDetector()
+    for sample in ("+1 202-555-0143", "020 7946 0958", "+33 1 42 68 53 00"):
+        detector.validate(sample, "phone")

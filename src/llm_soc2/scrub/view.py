@@ -1,0 +1,144 @@
+"""The ASCII view of a text that the engine scans: one byte per character, so positions carry over.
+
+ASCII text is its own view (one ``encode``). Any other character is folded to one ASCII byte:
+
+==========================================  ===========================================================
+Unicode                                     in the view
+==========================================  ===========================================================
+decimal digits of any script (Nd)           the ASCII digit ("４" and "٤" become "4")
+compatibility forms of ASCII (NFKC)         that character (fullwidth "＠" becomes "@")
+space separators (Zs)                       " "; dashes (Pd) "-"; line/paragraph separators "\\n"
+letters and other alphanumerics             "a" (so an internationalised address is still an address)
+controls, format characters (zero-width     invisible: removed from the view before scanning, so they
+space, joiners, BOM), combining marks       cannot be slipped between the digits of a number to hide it
+lone surrogates                             the text is refused (it could not be exported anyway)
+anything else                               "\\x1a", which no pattern matches
+==========================================  ===========================================================
+
+The whitespace escapes of JSON and Python strings (``\\n``, ``\\r``, ``\\t``) become a space and that
+character, so escaped content is scanned like plain text.
+
+When a view holds invisible characters (ASCII controls included) it is compacted, and a table of runs
+maps positions in the compacted view back to the original text. More than ``BINARY_RATIO`` invisible
+characters mark binary content, which is refused rather than scanned.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from dataclasses import dataclass
+
+INVISIBLE = 0x00
+SURROGATE = 0x01
+OTHER = 0x1A
+BINARY_RATIO = 0.10
+# Control bytes that are not whitespace: the invisible class of the compacted view.
+INVISIBLE_CLASS = rb"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+# One character class with "+": linear, each byte is looked at once per run.
+_VISIBLE_RUN = re.compile(rb"[^" + INVISIBLE_CLASS + rb"]+")
+_MEMO_LIMIT = 65_536
+
+
+class Unscrubbable(ValueError):
+    """The text cannot be scanned safely (binary content, lone surrogates); the caller drops it."""
+
+
+def fold_char(ch: str) -> int:
+    """The byte a character becomes in the view (ASCII stays itself)."""
+    if ch < "\x80":
+        return ord(ch)
+    category = unicodedata.category(ch)
+    if category == "Cs":
+        return SURROGATE
+    if category == "Nd":
+        return 0x30 + unicodedata.digit(ch)
+    if category in ("Cc", "Cf", "Mn", "Me"):
+        return INVISIBLE
+    if category == "Zs":
+        return 0x20
+    if category in ("Zl", "Zp"):
+        return 0x0A
+    if category == "Pd":
+        return 0x2D
+    compat = unicodedata.normalize("NFKC", ch)
+    if len(compat) == 1 and " " < compat < "\x7f":
+        return ord(compat)
+    if ch.isalnum() or category == "Mc":
+        return 0x61
+    return OTHER
+
+
+class _FoldTable(dict[int, int]):
+    """``str.translate`` table: computed on first sight of a character, remembered (bounded)."""
+
+    def __missing__(self, codepoint: int) -> int:
+        value = fold_char(chr(codepoint))
+        if len(self) < _MEMO_LIMIT:
+            self[codepoint] = value
+        return value
+
+
+_FOLD = _FoldTable({i: i for i in range(128)})
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """``data`` is scanned; ``view_starts``/``text_starts`` map a compacted view back (empty: identity)."""
+
+    data: bytes
+    view_starts: tuple[int, ...] = ()
+    text_starts: tuple[int, ...] = ()
+
+    def to_text(self, start: int, end: int) -> tuple[int, int]:
+        """The span in the original text of the view's ``[start, end)``."""
+        if not self.view_starts:
+            return start, end
+        return self._position(start), self._position(end - 1) + 1
+
+    def _position(self, offset: int) -> int:
+        i = bisect.bisect_right(self.view_starts, offset) - 1
+        return self.text_starts[i] + offset - self.view_starts[i]
+
+
+def make_view(text: str) -> View:
+    """The view of ``text``, not yet compacted (see ``compact``)."""
+    if text.isascii():
+        data = text.encode("ascii")
+    else:
+        data = text.translate(_FOLD).encode("ascii")
+        if SURROGATE.to_bytes() in data and any("\ud800" <= ch <= "\udfff" for ch in text):
+            raise Unscrubbable("text holds lone surrogates")
+    if b"\\" in data and _ESCAPE.search(data) is not None:
+        data = _unescape(data)
+    return View(data)
+
+
+def _unescape(data: bytes) -> bytes:
+    """Read the whitespace escapes of JSON/Python strings as whitespace, two bytes for two (``\\n`` becomes
+    a space and a line break), so content that arrives still escaped (tool arguments, raw JSON) is scanned
+    like the text it encodes. (Escaped quotes are allowed for by the patterns that care.)"""
+    for escape, meaning in _ESCAPES:
+        data = data.replace(escape, meaning)
+    return data
+
+
+_ESCAPES = ((b"\\n", b" \n"), (b"\\r", b" \r"), (b"\\t", b" \t"))
+_ESCAPE = re.compile(rb"\\[nrt]")  # a literal-led search: memchr speed, and cheaper than three replaces
+
+
+def compact(view: View) -> View:
+    """Remove invisible bytes from ``view``, keeping the table that maps positions back."""
+    runs = [(m.start(), m.group()) for m in _VISIBLE_RUN.finditer(view.data)]
+    kept = sum(len(chunk) for _, chunk in runs)
+    if len(view.data) >= 64 and len(view.data) - kept > BINARY_RATIO * len(view.data):
+        raise Unscrubbable("binary content (control characters)")
+    view_starts: list[int] = []
+    position = 0
+    for _, chunk in runs:
+        view_starts.append(position)
+        position += len(chunk)
+    if not runs:
+        return View(b"", (0,), (0,))
+    return View(b"".join(chunk for _, chunk in runs), tuple(view_starts), tuple(start for start, _ in runs))
