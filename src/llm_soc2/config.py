@@ -151,6 +151,12 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     Variable("LLM_SOC2_DRIFT", "true", "Run the online drift monitor."),
     Variable("LLM_SOC2_DRIFT_INTERVAL", "60", "Seconds between drift tests."),
     Variable("LLM_SOC2_DRIFT_WINDOW", "1800", "Current-window length in seconds."),
+    Variable(
+        "LLM_SOC2_DRIFT_BASELINE",
+        "(rolling)",
+        "Name of a saved drift baseline (`llm-soc2 drift baseline save`) to compare with; empty: a rolling "
+        "reference of the previous days at the same time of day.",
+    ),
     Variable("LLM_SOC2_KEY_MAX_AGE_DAYS", "90", "API-key rotation policy: keys older than this are flagged."),
     Variable(
         "LLM_SOC2_KEY_ALLOWLIST",
@@ -164,6 +170,18 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     ),
     Variable(
         "LLM_SOC2_ENVIRONMENT", "(deployment.environment.name)", "Environment name recorded with changes."
+    ),
+    Variable(
+        "LLM_SOC2_SERVE_TOKEN",
+        "",
+        "Bearer token `llm-soc2 serve` requires on every request but /healthz (>= 16 characters; "
+        "`--token-file` reads it from a file instead). Read by `serve` only, never shown by `config`.",
+    ),
+    Variable(
+        "LLM_SOC2_PAGERDUTY_TOKEN",
+        "",
+        "PagerDuty REST API token for `llm-soc2 incident sync --pagerduty` (extra [pagerduty]).",
+        "pdpyras",
     ),
     Variable("GRAFANA_URL", "", "Grafana base URL (annotations witness, report source).", "grafana-client"),
     Variable("GRAFANA_TOKEN", "", "Grafana service-account token.", "grafana-client"),
@@ -281,6 +299,7 @@ class Settings:
     drift_enabled: bool = True
     drift_interval: float = 60.0
     drift_window: float = 1800.0
+    drift_baseline: str = ""
     key_max_age_days: int = 90
     key_allowlist: tuple[str, ...] = ()
     prompt_registry: str = "llm-soc2.prompts.yaml"
@@ -336,6 +355,7 @@ class Settings:
             "drift_enabled": _env_bool(env, "LLM_SOC2_DRIFT", True),
             "drift_interval": _env_float(env, "LLM_SOC2_DRIFT_INTERVAL", 60.0, minimum=0.01),
             "drift_window": _env_float(env, "LLM_SOC2_DRIFT_WINDOW", 1800.0, minimum=1.0),
+            "drift_baseline": env.get("LLM_SOC2_DRIFT_BASELINE", "").strip(),
             "key_max_age_days": _env_int(env, "LLM_SOC2_KEY_MAX_AGE_DAYS", 90, minimum=1),
             "key_allowlist": _env_list(env, "LLM_SOC2_KEY_ALLOWLIST"),
             "prompt_registry": env.get("LLM_SOC2_PROMPT_REGISTRY", "").strip() or "llm-soc2.prompts.yaml",
