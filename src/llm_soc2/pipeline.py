@@ -223,6 +223,7 @@ def configure(
         _set_up_tracing(pipeline, resource, tracer_provider, span_exporters)
         _set_up_logs(pipeline, resource, logger_provider, log_exporters)
         _set_up_audit(pipeline)
+        _set_up_governance(pipeline)
         if instrument:
             _instrument(pipeline)
         _current = pipeline
@@ -281,6 +282,29 @@ def _set_up_audit(pipeline: Pipeline) -> None:
     pipeline.audit_writer = writer
     pipeline.services.append(writer)
     pipeline.span_processor.add_sink(AuditSink(writer, with_raw_content=bool(settings.content_key_hex)))
+
+
+def _set_up_governance(pipeline: Pipeline) -> None:
+    """Change management and access-control enrichers (they add attributes before export and write
+    change/key records through the audit writer)."""
+    if pipeline.span_processor is None:
+        return
+    try:
+        from llm_soc2.governance import Governance
+
+        writer = pipeline.audit_writer
+        governance = Governance(
+            pipeline.settings,
+            submit=writer.submit if writer is not None else None,
+            meter_provider=pipeline.meter_provider,
+        )
+    except Exception:
+        _log.exception("llm-soc2: change and key tracking could not start; spans are exported without it")
+        return
+    for enricher in governance.enrichers:
+        pipeline.span_processor.add_enricher(enricher)
+    # Before the writer in shutdown order: its last records must reach the writer.
+    pipeline.services.insert(0, governance)
 
 
 def _redacted_url(url: str) -> str:

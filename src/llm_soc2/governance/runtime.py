@@ -120,3 +120,11 @@ class Governance:
 
     def close(self) -> None:
         self._closed.set()
+
+    # The pipeline's service interface: nothing is buffered here (records go straight to the writer).
+    def flush(self, timeout: float = 10.0) -> bool:
+        return True
+
+    def shutdown(self, timeout: float = 10.0) -> bool:
+        self.close()
+        return True
