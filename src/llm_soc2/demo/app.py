@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-import anthropic
-import openai
-from openai.types.chat import ChatCompletionToolUnionParam
-
 from llm_soc2.testing import ToolCall
 
 if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionToolUnionParam
+
     from llm_soc2.demo import DemoContext
 
 OPENAI_MODEL = "gpt-4o-mini"
@@ -125,6 +123,9 @@ def anthropic_messages(ctx: DemoContext) -> str:
 
 
 def provider_errors(ctx: DemoContext) -> str:
+    import anthropic
+    import openai
+
     ctx.fake.openai.script(status=429, retry_after=0, message="Rate limit reached for gpt-4o-mini")
     ctx.fake.anthropic.script(status=529, message="Overloaded")
     failures = 0
