@@ -7,6 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from support.grafana_api import grafana_replay
 from support.llm import (
     anthropic_client,
     async_anthropic_client,
@@ -18,16 +19,22 @@ from support.llm import (
     recorder,
 )
 from support.postgres import postgres_dsn, postgres_server
+from support.prometheus_history import llm_history, llm_history_log, llm_history_records, prometheus_history
 
 __all__ = [
     "anthropic_client",
     "async_anthropic_client",
     "async_openai_client",
     "fake_provider",
+    "grafana_replay",
     "instrument",
     "instrumented",
+    "llm_history",
+    "llm_history_log",
+    "llm_history_records",
     "openai_client",
     "postgres_dsn",
     "postgres_server",
+    "prometheus_history",
     "recorder",
 ]

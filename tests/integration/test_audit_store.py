@@ -152,7 +152,7 @@ def test_missing_content_without_a_tombstone_is_caught(log: AuditLog, request: p
 
 
 def test_database_rejects_update_delete_and_truncate(log: AuditLog) -> None:
-    log.append([interaction(i) for i in range(3)])
+    log.append([interaction(i) for i in range(20)], batch_id="b-1")  # 20 leaves: a cached level-4 node
     log.checkpoint()
     if log.url.startswith("sqlite"):
         with sqlite3.connect(log.url[len("sqlite://") :]) as conn:
@@ -163,6 +163,8 @@ def test_database_rejects_update_delete_and_truncate(log: AuditLog) -> None:
                 "DELETE FROM checkpoints",
                 "DELETE FROM keys",
                 "UPDATE content SET blob = x'00'",
+                "DELETE FROM batches",
+                "UPDATE batches SET count = 0",
             ):
                 with pytest.raises(sqlite3.IntegrityError, match="llm-soc2"):
                     conn.execute(sql)
@@ -179,6 +181,8 @@ def test_database_rejects_update_delete_and_truncate(log: AuditLog) -> None:
                 "TRUNCATE keys",
                 "UPDATE content SET blob = '\\x00'",
                 "TRUNCATE content",
+                "DELETE FROM batches",
+                "TRUNCATE batches",
             ):
                 with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
                     conn.execute(sql)  # type: ignore[arg-type]

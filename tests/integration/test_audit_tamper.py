@@ -193,13 +193,36 @@ def test_reorder_is_caught(witnessed: tuple[AuditLog, DirectoryWitness]) -> None
     assert "moved or reordered" in report.reason
 
 
-def test_node_cache_edit_is_caught(witnessed: tuple[AuditLog, DirectoryWitness]) -> None:
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        (
+            "UPDATE nodes SET hash = ? WHERE level = 4 AND idx = 1",
+            "cached node (4, 1) over records 16..31 differs",
+        ),
+        (
+            "DELETE FROM nodes WHERE level = 4 AND idx = 1",
+            "cached node (4, 1) is missing from the node cache",
+        ),
+        (
+            "INSERT INTO nodes (log_id, level, idx, hash) VALUES ('svc', 2, 3, ?)",
+            "cached node (2, 3) over records 12..15 differs",
+        ),
+        (
+            "INSERT INTO nodes (log_id, level, idx, hash) VALUES ('svc', 4, 7, ?)",
+            "holds node (4, 7) beyond the tree",
+        ),
+    ],
+)
+def test_node_cache_edit_is_caught(
+    witnessed: tuple[AuditLog, DirectoryWitness], statement: str, expected: str
+) -> None:
     log, witness = witnessed
     with Tamper(log.url).session() as sql:
-        sql("UPDATE nodes SET hash = ? WHERE level = 2 AND idx = 1", b"\x00" * 32)
+        sql(statement, *([b"\x00" * 32] if "?" in statement else []))
     report = _verify(log, witness)
     assert not report.ok
-    assert "node cache edited" in report.reason
+    assert expected in report.reason
 
 
 def test_content_edit_is_caught(witnessed: tuple[AuditLog, DirectoryWitness]) -> None:
@@ -301,3 +324,116 @@ def test_writer_refuses_to_sign_after_history_was_rewritten(
 
     with pytest.raises(VerificationError):
         log.checkpoint()
+
+
+# --------------------------------------------------------------------------------------------------
+# Verification in several processes reports exactly what one pass in seq order reports
+# --------------------------------------------------------------------------------------------------
+TAMPERINGS: dict[str, list[tuple[str, tuple[Any, ...]]]] = {
+    "untouched": [],
+    "body edit": [("UPDATE records SET leaf_hash = zeroblob(32) WHERE seq = 150", ())],
+    "column edit": [("UPDATE records SET risk_level = 'critical' WHERE seq = 250", ())],
+    "row delete": [("DELETE FROM records WHERE seq = 100", ())],
+    "inner node edit": [("UPDATE nodes SET hash = zeroblob(32) WHERE level = 4 AND idx = 10", ())],
+    "top node edit": [("UPDATE nodes SET hash = zeroblob(32) WHERE level = 6 AND idx = 2", ())],
+    "content edit": [("UPDATE content SET blob = x'00' WHERE seq = 120 AND part = 'content'", ())],
+}
+
+
+@pytest.mark.parametrize("case", sorted(TAMPERINGS))
+def test_parallel_verification_reports_what_a_single_pass_reports(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llm_soc2.audit import verify
+
+    monkeypatch.setattr(verify, "BLOCK_LEVEL", 4)  # blocks of 16 leaves: 19 blocks over 3 processes
+    settings = make_settings(tmp_path)
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    log = open_log(url, settings)
+    witness = DirectoryWitness(tmp_path / "witness")
+    for start, end in ((0, 37), (37, 180), (180, 300)):
+        log.append([interaction(i) for i in range(start, end)])
+        witness.witness(log.checkpoint())
+    with Tamper(url).session() as sql:
+        for statement, params in TAMPERINGS[case]:
+            sql(statement, *params)
+        if case == "body edit":  # also a rehashed edit further on, caught only by the checkpoint
+            body = bytes(sql("SELECT body FROM records WHERE seq = 260")[0][0]).replace(
+                b'"n":259', b'"n":952'
+            )
+            sql("UPDATE records SET body = ?, leaf_hash = ? WHERE seq = 260", body, leaf_hash(body))
+    one = _verify_with(log, witness, workers=1)
+    here: list[int] = []
+    check_chunk = verify._check_chunk
+
+    def counted(*args: Any) -> Any:
+        here.append(args[2])
+        return check_chunk(*args)
+
+    monkeypatch.setattr(verify, "_check_chunk", counted)
+    three = _verify_with(log, witness, workers=3)
+    assert here == [0], "the other chunks were not verified by child processes"
+    assert (three.ok, three.first_bad_seq, three.reason) == (one.ok, one.first_bad_seq, one.reason)
+    assert (three.root, three.records_checked, three.content_checked) == (
+        one.root,
+        one.records_checked,
+        one.content_checked,
+    )
+    assert three.ok == (case == "untouched"), three.reason
+    log.close()
+
+
+def test_parallel_verification_finds_a_rehashed_edit_by_the_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llm_soc2.audit import verify
+
+    monkeypatch.setattr(verify, "BLOCK_LEVEL", 4)
+    settings = make_settings(tmp_path)
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    log = open_log(url, settings)
+    witness = DirectoryWitness(tmp_path / "witness")
+    for start, end in ((0, 37), (37, 180), (180, 300)):
+        log.append([interaction(i) for i in range(start, end)])
+        witness.witness(log.checkpoint())
+    with Tamper(url).session() as sql:
+        body = bytes(sql("SELECT body FROM records WHERE seq = 260")[0][0]).replace(b'"n":259', b'"n":952')
+        sql("UPDATE records SET body = ?, leaf_hash = ? WHERE seq = 260", body, leaf_hash(body))
+        sql("DELETE FROM nodes")  # the node cache would give it away first otherwise
+    reports = [_verify_with(log, witness, workers=w, check_nodes=False) for w in (1, 2, 3)]
+    assert {(r.ok, r.first_bad_seq, r.reason) for r in reports} == {(reports[0].ok, 181, reports[0].reason)}
+    assert "records 181..300 do not match the stored checkpoint at size 301" in reports[0].reason
+    log.close()
+
+
+def _verify_with(log: AuditLog, witness: DirectoryWitness, *, workers: int, check_nodes: bool = True) -> Any:
+    return log.verify(
+        trusted=load_trusted_checkpoints([witness.directory]), workers=workers, check_nodes=check_nodes
+    )
+
+
+def test_parallel_verification_on_postgres(
+    postgres_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llm_soc2.audit import verify
+
+    monkeypatch.setattr(verify, "BLOCK_LEVEL", 4)
+    log = open_log(postgres_dsn, make_settings(tmp_path))
+    witness = DirectoryWitness(tmp_path / "witness")
+    for start, end in ((0, 37), (37, 180), (180, 300)):
+        log.append([interaction(i, raw=True) for i in range(start, end)])
+        witness.witness(log.checkpoint())
+    one, three = (_verify_with(log, witness, workers=w) for w in (1, 3))
+    assert one.ok, one.reason
+    assert three.ok, three.reason
+    assert (three.root, three.records_checked, three.content_checked, three.nodes_checked) == (
+        one.root,
+        one.records_checked,
+        one.content_checked,
+        one.nodes_checked,
+    )
+    with Tamper(postgres_dsn).session() as sql:
+        sql("UPDATE records SET risk_level = 'critical' WHERE seq = 250")
+    one, three = (_verify_with(log, witness, workers=w) for w in (1, 3))
+    assert (three.ok, three.first_bad_seq, three.reason) == (one.ok, 250, one.reason)
+    log.close()

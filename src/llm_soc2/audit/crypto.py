@@ -23,7 +23,7 @@ from typing import Any, Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from llm_soc2.audit.record import canonical_json, normalise
+from llm_soc2.audit.record import canonical_bytes
 from llm_soc2.config import decode_key
 from llm_soc2.errors import ConfigurationError, VerificationError
 
@@ -75,7 +75,7 @@ def new_data_key() -> bytes:
 
 
 def seal_content(data_key: bytes, key_id: str, content: Mapping[str, Any]) -> bytes:
-    return _seal(data_key, canonical_json(normalise(content)), _CONTENT_AAD + key_id.encode())
+    return _seal(data_key, canonical_bytes(content), _CONTENT_AAD + key_id.encode())
 
 
 def open_content(data_key: bytes, key_id: str, blob: bytes) -> bytes:

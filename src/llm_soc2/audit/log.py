@@ -16,6 +16,7 @@ Usage::
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import threading
 import time
@@ -46,31 +47,40 @@ from llm_soc2.audit.record import (
     KIND_KEY,
     KIND_PURGE,
     AuditRecord,
-    EncodedParts,
-    content_blob,
+    Sealer,
+    clean_text,
     decode,
-    encode_parts,
     leaf_hash,
-    normalised_record,
     parse_content_blob,
-    query_columns,
+    prepare,
 )
-from llm_soc2.audit.store import CheckpointRow, KeyRow, RecordFilter, RecordRow, Store, SubjectKeyRow
+from llm_soc2.audit.store import (
+    PART_CONTENT,
+    PART_SEALED,
+    BatchRow,
+    CheckpointRow,
+    KeyRow,
+    RecordFilter,
+    RecordRow,
+    Store,
+    SubjectKeyRow,
+)
 from llm_soc2.audit.verify import VerifyReport, verify_log
 from llm_soc2.config import Settings
 from llm_soc2.errors import ConfigurationError, StoreError, VerificationError
 
 
-def open_store(url: str) -> Store:
-    """A store for ``sqlite:///path`` or ``postgresql://...`` / ``postgres://...``."""
+def open_store(url: str, *, migrate: bool = True) -> Store:
+    """A store for ``sqlite:///path`` or ``postgresql://...`` / ``postgres://...``. ``migrate=False``
+    opens an existing store for reading without preparing its schema."""
     if url.startswith("sqlite:///"):
         from llm_soc2.audit.store_sqlite import SQLiteStore
 
-        return SQLiteStore(url)
+        return SQLiteStore(url, migrate=migrate)
     if url.startswith(("postgresql://", "postgres://")):
         from llm_soc2.audit.store_postgres import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, migrate=migrate)
     raise ConfigurationError(
         f"unsupported audit store URL {url!r}: use sqlite:///abs/path or postgresql://..."
     )
@@ -82,14 +92,6 @@ def _ns(value: datetime | None) -> int | None:
     if value.tzinfo is None:
         raise ValueError("use timezone-aware datetimes (e.g. datetime.now(UTC))")
     return int(value.timestamp() * 1_000_000_000)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Prepared:
-    parts: EncodedParts
-    columns: tuple[object, ...]
-    content: bytes | None
-    sealed: bytes | None
 
 
 class AuditLog:
@@ -106,6 +108,9 @@ class AuditLog:
             crypto.master_key(settings.content_key_hex) if settings.content_key_hex else None
         )
         self._subject_keys: dict[str, tuple[str, bytes]] = {}
+        # log id -> (size, compact range) after this process's last append: saves reading the
+        # tree's right edge while nobody else appends (checked against the size under the lock).
+        self._frontiers: dict[str, tuple[int, list[bytes]]] = {}
 
     @classmethod
     def open(
@@ -121,47 +126,92 @@ class AuditLog:
     # ----------------------------------------------------------------------------------------------
     # Writing
     # ----------------------------------------------------------------------------------------------
-    def append(self, records: Sequence[AuditRecord], *, log_id: str | None = None) -> list[int]:
-        """Append records in one transaction; returns their seqs. Durable when this returns."""
-        if not records:
-            return []
-        target = log_id or self.write_log_id
-        prepared = [self._prepare(record, target) for record in records]
-        with self.store.append(target) as tx:
-            size = tx.size()
-            front = merkle.frontier(size)
-            nodes = tx.get_nodes(front) if front else {}
-            try:
-                frontier_hashes = [nodes[node] for node in front]
-            except KeyError as exc:
-                raise StoreError(
-                    f"log {target!r}: tree node {exc.args[0]} is missing from the node cache; run `llm-soc2 audit verify`"
-                ) from None
-            rows: list[RecordRow] = []
-            leaves: list[bytes] = []
-            for offset, item in enumerate(prepared):
-                seq = size + offset
-                body = item.parts.body(seq)
-                leaf = leaf_hash(body)
-                leaves.append(leaf)
-                rows.append(RecordRow(target, seq, item.columns, body, leaf, item.content, item.sealed))
-            tx.insert(rows, merkle.new_nodes(size, frontier_hashes, leaves))
-        return list(range(size, size + len(prepared)))
+    def append(
+        self, records: Sequence[AuditRecord], *, log_id: str | None = None, batch_id: str | None = None
+    ) -> list[int]:
+        """Append records in one transaction; returns their seqs. Durable when this returns.
 
-    def _prepare(self, record: AuditRecord, log_id: str) -> _Prepared:
-        record = normalised_record(record)
-        blob = digest = None
-        if record.content is not None:
-            blob = content_blob(record.content, os.urandom(16))
-            digest = crypto.sha256_hex(blob)
-        sealed_blob = None
-        sealed: tuple[str, str] | None = None
-        if record.raw_content is not None and self._master is not None:
-            key_id, data_key = self._subject_key(record.subject)
-            sealed_blob = crypto.seal_content(data_key, key_id, record.raw_content)
-            sealed = (key_id, crypto.sha256_hex(sealed_blob))
-        parts = encode_parts(record, log_id, content_sha256=digest, sealed=sealed)
-        return _Prepared(parts, query_columns(record), blob, sealed_blob)
+        With ``batch_id``, the id is stored in the same transaction; when a batch with that id was
+        already appended to the log, nothing is appended and the seqs it got are returned (so a
+        replay after a crash between commit and bookkeeping does not duplicate records)."""
+        return self.append_batch(records, log_id=log_id, batch_id=batch_id)[0]
+
+    def append_batch(
+        self, records: Sequence[AuditRecord], *, log_id: str | None = None, batch_id: str | None = None
+    ) -> tuple[list[int], bool]:
+        """:meth:`append`, also telling whether the records were appended now (False: ``batch_id``
+        was already stored and the seqs are those of that earlier batch, which may hold fewer
+        records than given)."""
+        if not records:
+            return [], False
+        target = log_id or self.write_log_id
+        seal = self._sealer(records)
+        salts = os.urandom(16 * len(records))
+        prepared = [
+            prepare(record, target, salts[16 * i : 16 * i + 16], seal) for i, record in enumerate(records)
+        ]
+        sha256 = hashlib.sha256
+        with self.store.append(target) as tx:
+            if batch_id is not None:
+                done = tx.batch(batch_id)
+                if done is not None:
+                    return list(range(done.first_seq, done.first_seq + done.count)), False
+            size = tx.size()
+            frontier_hashes = self._frontier(tx.get_nodes, target, size)
+            rows: list[tuple[object, ...]] = []
+            content: list[tuple[str, int, str, bytes]] = []
+            leaves: list[bytes] = []
+            for seq, (prefix, suffix, columns, blob, sealed) in enumerate(prepared, start=size):
+                body = b"".join((prefix, str(seq).encode("ascii"), suffix))
+                leaf = sha256(b"\x00" + body).digest()
+                leaves.append(leaf)
+                rows.append((target, seq, *columns, body, leaf))
+                if blob is not None:
+                    content.append((target, seq, PART_CONTENT, blob))
+                if sealed is not None:
+                    content.append((target, seq, PART_SEALED, sealed))
+            stack, nodes = merkle.append_leaves(size, frontier_hashes, leaves, merkle.CACHE_MIN_LEVEL)
+            batch = None if batch_id is None else BatchRow(target, batch_id, size, len(rows), time.time_ns())
+            tx.insert(rows, content, nodes, batch)
+        self._frontiers[target] = (size + len(rows), stack)
+        return list(range(size, size + len(rows))), True
+
+    def _frontier(self, get_nodes: Any, log_id: str, size: int) -> list[bytes]:
+        cached = self._frontiers.get(log_id)
+        if cached is not None and cached[0] == size:
+            return cached[1]
+        front = merkle.frontier(size)
+        if not front:
+            return []
+        try:
+            nodes = merkle.assemble(front, get_nodes(merkle.fetch_ids(front)))
+        except KeyError as exc:
+            raise StoreError(
+                f"log {log_id!r}: tree node {exc.args[0]} is missing from the node cache; run `llm-soc2 audit verify`"
+            ) from None
+        return [nodes[node] for node in front]
+
+    def _sealer(self, records: Sequence[AuditRecord]) -> Sealer | None:
+        """Seals raw content under the subject's data key (None without a content key). Cached keys
+        of this batch's subjects are checked against the store first (one query), so an erasure
+        done by another process takes effect here without a restart."""
+        if self._master is None:
+            return None
+        subjects = {clean_text(r.subject) for r in records if r.raw_content is not None}
+        if not subjects:
+            return None
+        cached = {s: self._subject_keys[s][0] for s in subjects if s in self._subject_keys}
+        if cached:
+            alive = self.store.existing_subject_key_ids(set(cached.values()))
+            for subject, key_id in cached.items():
+                if key_id not in alive:
+                    self._subject_keys.pop(subject, None)
+
+        def seal(subject: str, raw: Any) -> tuple[str, bytes]:
+            key_id, data_key = self._subject_key(subject)
+            return key_id, crypto.seal_content(data_key, key_id, raw)
+
+        return seal
 
     def _subject_key(self, subject: str) -> tuple[str, bytes]:
         assert self._master is not None
@@ -269,10 +319,15 @@ class AuditLog:
             size = self.store.size(target)
         return size, self._root_at(target, size)
 
+    def _nodes(self, log_id: str, ids: Sequence[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
+        """Hashes of tree nodes (cached ones read, small ones recomputed from leaf hashes).
+        Raises ``KeyError`` naming a missing node."""
+        return merkle.assemble(ids, self.store.get_nodes(log_id, merkle.fetch_ids(ids)))
+
     def _root_at(self, log_id: str, size: int) -> bytes:
         front = merkle.frontier(size)
-        nodes = self.store.get_nodes(log_id, front)
         try:
+            nodes = self._nodes(log_id, front)
             return merkle.fold([nodes[node] for node in front])
         except KeyError as exc:
             raise VerificationError(
@@ -388,8 +443,8 @@ class AuditLog:
             raise VerificationError(f"record {seq} is not in log {target!r} at size {checkpoint.size}")
         planned = merkle.plan(merkle.inclusion_ranges(seq, checkpoint.size))
         ids = [node for part in planned for node in part]
-        nodes = self.store.get_nodes(target, [*ids, (0, seq)])
         try:
+            nodes = self._nodes(target, [*ids, (0, seq)])
             path = merkle.resolve(planned, nodes)
             leaf = nodes[(0, seq)]
         except KeyError as exc:
@@ -422,8 +477,8 @@ class AuditLog:
         path: list[bytes] = []
         if 0 < old_size < new_size:
             planned = merkle.plan(merkle.consistency_ranges(old_size, new_size))
-            nodes = self.store.get_nodes(target, [node for part in planned for node in part])
             try:
+                nodes = self._nodes(target, [node for part in planned for node in part])
                 path = merkle.resolve(planned, nodes)
             except KeyError as exc:
                 raise VerificationError(f"log {target!r}: tree node {exc.args[0]} is missing") from None
@@ -441,9 +496,11 @@ class AuditLog:
         log_id: str | None = None,
         keys: Sequence[Verifier] = (),
         check_nodes: bool = True,
+        workers: int | None = None,
     ) -> VerifyReport:
         """Recompute and check the log(s); see ``verify.py``. ``trusted`` are checkpoints held outside
-        the store (witness files); ``keys`` public keys trusted in addition to the local ``.pub`` list."""
+        the store (witness files); ``keys`` public keys trusted in addition to the local ``.pub`` list;
+        ``workers`` processes (default: one per core for large logs, see ``verify.worker_count``)."""
         keyring = self.verifiers(keys)
         targets = (
             [log_id] if log_id is not None else ([self.log_id] if self.log_id is not None else self.log_ids())
@@ -453,7 +510,14 @@ class AuditLog:
                 targets.append(signed.log_id)  # a witnessed log that vanished from the store
         reports = [
             verify_log(
-                self.store, t, start=start, end=end, trusted=trusted, keyring=keyring, check_nodes=check_nodes
+                self.store,
+                t,
+                start=start,
+                end=end,
+                trusted=trusted,
+                keyring=keyring,
+                check_nodes=check_nodes,
+                workers=workers,
             )
             for t in targets
         ]

@@ -22,6 +22,10 @@ from typing import Final
 
 HASH_SIZE: Final = 32
 EMPTY_ROOT: Final = hashlib.sha256(b"").digest()
+# Interior nodes are cached from this level up (perfect subtrees of 16 leaves or more): one cached
+# row per 16 leaves instead of one per leaf. A node below it is recomputed from at most 8 leaf hashes
+# (:func:`fetch_ids` / :func:`assemble`), one range of the leaf index.
+CACHE_MIN_LEVEL: Final = 4
 
 NodeId = tuple[int, int]  # (level, index)
 
@@ -146,6 +150,63 @@ def resolve(planned: Sequence[Sequence[NodeId]], nodes: dict[NodeId, bytes]) -> 
     return [fold([nodes[node] for node in part]) for part in planned]
 
 
+def fetch_ids(ids: Iterable[NodeId], min_level: int = CACHE_MIN_LEVEL) -> list[NodeId]:
+    """What to read from storage for ``ids``: leaves and cached nodes as they are, a node below
+    ``min_level`` as the leaves under it."""
+    out: dict[NodeId, None] = {}
+    for level, index in ids:
+        if level == 0 or level >= min_level:
+            out[(level, index)] = None
+        else:
+            first = index << level
+            for leaf in range(first, first + (1 << level)):
+                out[(0, leaf)] = None
+    return list(out)
+
+
+def assemble(
+    ids: Iterable[NodeId], fetched: dict[NodeId, bytes], min_level: int = CACHE_MIN_LEVEL
+) -> dict[NodeId, bytes]:
+    """The hash of every id in ``ids`` from what :func:`fetch_ids` read. Raises ``KeyError``
+    naming the first missing node or leaf."""
+    out: dict[NodeId, bytes] = {}
+    for level, index in ids:
+        if level == 0 or level >= min_level:
+            out[(level, index)] = fetched[(level, index)]
+        else:
+            first = index << level
+            out[(level, index)] = perfect_root(
+                [fetched[(0, leaf)] for leaf in range(first, first + (1 << level))]
+            )
+    return out
+
+
+def perfect_root(leaves: Sequence[bytes]) -> bytes:
+    """Root of a perfect subtree (``len(leaves)`` a power of two) from its leaf hashes."""
+    level = list(leaves)
+    while len(level) > 1:
+        level = [hash_children(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+    return level[0]
+
+
+def levels(leaves: Sequence[bytes], top: int) -> list[list[bytes]]:
+    """Every complete perfect subtree over ``leaves`` (which start at an index aligned to
+    ``2**top``) up to level ``top``: ``result[level][i]`` covers leaves ``[i * 2**level, (i+1) * 2**level)``.
+    One pass per level with no per-node calls; ``result[0]`` is ``leaves``."""
+    sha256 = hashlib.sha256
+    out = [list(leaves)]
+    current = out[0]
+    for _ in range(top):
+        if len(current) < 2:
+            out.append([])
+            current = out[-1]
+            continue
+        left, right = current[0::2], current[1::2]
+        current = [sha256(b"\x01" + a + b).digest() for a, b in zip(left, right, strict=False)]
+        out.append(current)
+    return out
+
+
 # --------------------------------------------------------------------------------------------------
 # Compact range: O(1) amortised appends, emitting every completed perfect subtree
 # --------------------------------------------------------------------------------------------------
@@ -184,20 +245,38 @@ class CompactRange:
 
 
 def new_nodes(
-    size: int, frontier_hashes: Sequence[bytes], leaves: Sequence[bytes]
+    size: int, frontier_hashes: Sequence[bytes], leaves: Sequence[bytes], min_level: int = 1
 ) -> list[tuple[int, int, bytes]]:
-    """Interior nodes (level >= 1) completed by appending ``leaves`` to a tree of ``size`` whose
-    compact range is ``frontier_hashes``; returns ``(level, index, hash)``."""
-    compact = CompactRange(size, frontier_hashes)
+    """Interior nodes (level >= ``min_level``, at least 1) completed by appending ``leaves`` to a
+    tree of ``size`` whose compact range is ``frontier_hashes``; returns ``(level, index, hash)``."""
+    return append_leaves(size, frontier_hashes, leaves, min_level)[1]
+
+
+def append_leaves(
+    size: int, frontier_hashes: Sequence[bytes], leaves: Sequence[bytes], min_level: int = 1
+) -> tuple[list[bytes], list[tuple[int, int, bytes]]]:
+    """Append ``leaves`` to a tree of ``size`` with compact range ``frontier_hashes``: the new compact
+    range and the interior nodes of level >= ``min_level`` completed on the way, in one pass."""
+    stack = list(frontier_hashes)
+    if len(stack) != bin(size).count("1"):
+        raise ValueError(
+            f"a compact range of size {size} has {bin(size).count('1')} hashes, not {len(stack)}"
+        )
+    min_level = max(1, min_level)
+    sha256 = hashlib.sha256
     out: list[tuple[int, int, bytes]] = []
     append = out.append
-
-    def emit(level: int, index: int, node: bytes) -> None:
-        append((level, index, node))
-
-    for leaf in leaves:
-        compact.push(leaf, emit)
-    return out
+    index = size
+    for node in leaves:
+        level = 0
+        while index >> level & 1:
+            node = sha256(b"\x01" + stack.pop() + node).digest()
+            level += 1
+            if level >= min_level:
+                append((level, index >> level, node))
+        stack.append(node)
+        index += 1
+    return stack, out
 
 
 # --------------------------------------------------------------------------------------------------

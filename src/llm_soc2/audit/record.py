@@ -47,7 +47,7 @@ import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -76,6 +76,10 @@ ATTR_PURGE_BEFORE: Final = "llm_soc2.purge.before_time_unix_nano"
 ATTR_CONTENT_ROWS: Final = "llm_soc2.content.rows_removed"
 
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+_encode_value: Final = _ENCODER.encode
+# The stdlib's C string encoder with ensure_ascii=False: exactly what _ENCODER writes for a str.
+_encode_str: Final[Callable[[str], str]] = json.encoder.encode_basestring
+_SCALARS: Final = frozenset((str, int, bool, type(None)))
 
 
 @dataclass(frozen=True)
@@ -138,15 +142,52 @@ def _clean_str(text: str) -> str:
     return text
 
 
+def clean_text(value: Any) -> str:
+    """A record's string field as the body holds it (``str()``, lone surrogates replaced)."""
+    return _clean_str(value if type(value) is str else str(value))
+
+
 def canonical_json(value: Any) -> bytes:
     """Canonical JSON bytes of an already normalised value."""
     return _ENCODER.encode(value).encode("utf-8")
+
+
+def is_plain(value: Any) -> bool:
+    """True when ``value`` is already JSON-clean, so that :func:`normalise` would return an equal
+    value with the same canonical bytes: str keys, str/int/bool/None/finite float leaves, dicts,
+    lists and tuples only (exact types, no subclasses). Strings are not checked for lone surrogates
+    here: encoding the result to UTF-8 fails on them, and callers then take the normalising path."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if kind is float:
+        return bool(value - value == 0.0)  # False for NaN and the infinities
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or (type(item) not in _SCALARS and not is_plain(item)):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(type(item) in _SCALARS or is_plain(item) for item in value)
+    return False
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """``canonical_json(normalise(value))``, without copying values that need no normalising."""
+    if is_plain(value):
+        try:
+            return _encode_value(value).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate somewhere
+            pass
+    return canonical_json(normalise(value))
 
 
 def content_blob(content: Mapping[str, Any], salt: bytes) -> bytes:
     """The stored blob of scrubbed content: ``salt (16 bytes) || canonical JSON``."""
     if len(salt) != 16:
         raise ValueError("salt must be 16 bytes")
+    if type(content) is dict:
+        return salt + canonical_bytes(content)
     return salt + canonical_json(normalise(content))
 
 
@@ -197,6 +238,122 @@ def encode(
     """The canonical body of ``record`` at position ``seq`` of log ``log_id``."""
     doc = _document(record, log_id, seq=seq, content_sha256=content_sha256, sealed=sealed)
     return VERSION_BYTE + canonical_json(doc)
+
+
+# (key id, sealed blob) for a subject's raw content, or None when raw content is not kept.
+Sealer = Callable[[str, Mapping[str, Any]], "tuple[str, bytes] | None"]
+
+# What the log stores for one record before its seq is known:
+# (body prefix, body suffix, query columns, content blob or None, sealed blob or None).
+PreparedRecord = tuple[bytes, bytes, tuple[Any, ...], "bytes | None", "bytes | None"]
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def prepare(record: AuditRecord, log_id: str, salt: bytes, seal: Sealer | None = None) -> PreparedRecord:
+    """Everything the log stores for ``record`` except its seq: ``body = prefix || seq || suffix``.
+
+    Byte for byte what ``encode``/``encode_parts`` of the normalised record give (the unit tests
+    compare both on generated records). Records whose fields are already JSON-clean -- the usual
+    case -- are encoded without the normalising copy; anything else takes that path."""
+    try:
+        return _prepare_plain(record, log_id, salt, seal)
+    except _NotPlain:
+        pass
+    record = normalised_record(record)
+    blob = digest = None
+    if record.content is not None:
+        blob = content_blob(record.content, salt)
+        digest = hashlib.sha256(blob).hexdigest()
+    sealed_blob = None
+    sealed: tuple[str, str] | None = None
+    if record.raw_content is not None and seal is not None:
+        result = seal(record.subject, record.raw_content)
+        if result is not None:
+            sealed_blob = result[1]
+            sealed = (result[0], hashlib.sha256(sealed_blob).hexdigest())
+    parts = encode_parts(record, log_id, content_sha256=digest, sealed=sealed)
+    return parts.prefix, parts.suffix, query_columns(record), blob, sealed_blob
+
+
+def _prepare_plain(record: AuditRecord, log_id: str, salt: bytes, seal: Sealer | None) -> PreparedRecord:
+    kind, service, trace_id, span_id = record.kind, record.service, record.trace_id, record.span_id
+    subject, attrs, content, time_ns = (
+        record.subject,
+        record.attributes,
+        record.content,
+        record.time_unix_nano,
+    )
+    if not (
+        type(kind) is str
+        and type(service) is str
+        and type(trace_id) is str
+        and type(span_id) is str
+        and type(subject) is str
+        and type(log_id) is str
+        and type(time_ns) is int
+        and type(attrs) is dict
+        and is_plain(attrs)
+        and (content is None or (type(content) is dict and is_plain(content)))
+    ):
+        raise _NotPlain
+    try:
+        if not subject.isascii():
+            subject.encode("utf-8")  # a lone surrogate takes the normalising path
+        blob = None
+        content_member = "null"
+        if content is not None:
+            blob = salt + _encode_value(content).encode("utf-8")
+            content_member = '{"sha256":"' + hashlib.sha256(blob).hexdigest() + '"}'
+        head = "".join(
+            (
+                '{"attributes":',
+                _encode_value(attrs),
+                ',"content":',
+                content_member,
+                ',"kind":',
+                _encode_str(kind),
+                ',"log_id":',
+                _encode_str(log_id),
+                ',"sealed":',
+            )
+        ).encode("utf-8")
+        suffix = "".join(
+            (
+                ',"service":',
+                _encode_str(service),
+                ',"span_id":',
+                _encode_str(span_id),
+                ',"subject":',
+                _encode_str(subject),
+                ',"time_unix_nano":',
+                str(time_ns),
+                ',"trace_id":',
+                _encode_str(trace_id),
+                "}",
+            )
+        ).encode("utf-8")
+    except UnicodeEncodeError:
+        raise _NotPlain from None
+    sealed_blob = None
+    sealed_member = b"null"
+    raw = record.raw_content
+    if raw is not None and seal is not None:
+        result = seal(subject, raw)
+        if result is not None:
+            sealed_blob = result[1]
+            sealed_member = (
+                '{"key_id":'
+                + _encode_str(result[0])
+                + ',"sha256":"'
+                + hashlib.sha256(sealed_blob).hexdigest()
+                + '"}'
+            ).encode("utf-8")
+    prefix = b"".join((VERSION_BYTE, head, sealed_member, b',"seq":'))
+    columns = columns_of(attrs, time_ns, kind, service, subject, trace_id, span_id)
+    return prefix, suffix, columns, blob, sealed_blob
 
 
 def coerce_time(value: Any) -> int:
@@ -321,7 +478,11 @@ QUERY_COLUMNS: Final = (
 def _text(value: Any) -> str | None:
     if value is None:
         return None
-    return value if isinstance(value, str) else str(value)
+    if type(value) is str:
+        return value
+    # str() of the normalised value: a tuple and the list it reads back as give the same text.
+    normal = normalise(value)
+    return normal if isinstance(normal, str) else str(normal)
 
 
 def _number(value: Any) -> float | None:

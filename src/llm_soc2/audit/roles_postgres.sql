@@ -28,6 +28,7 @@ ALTER TABLE records OWNER TO llm_soc2_owner;
 ALTER TABLE nodes OWNER TO llm_soc2_owner;
 ALTER TABLE checkpoints OWNER TO llm_soc2_owner;
 ALTER TABLE keys OWNER TO llm_soc2_owner;
+ALTER TABLE batches OWNER TO llm_soc2_owner;
 ALTER TABLE content OWNER TO llm_soc2_owner;
 ALTER TABLE subject_keys OWNER TO llm_soc2_owner;
 ALTER TABLE schema_version OWNER TO llm_soc2_owner;
@@ -37,15 +38,15 @@ ALTER FUNCTION llm_soc2_erase_subject(TEXT) OWNER TO llm_soc2_owner;
 
 GRANT USAGE ON SCHEMA public TO llm_soc2_writer, llm_soc2_reader;
 
-REVOKE ALL ON records, nodes, checkpoints, keys, content, subject_keys, schema_version FROM PUBLIC;
-REVOKE ALL ON records, nodes, checkpoints, keys, content, subject_keys, schema_version FROM llm_soc2_writer, llm_soc2_reader;
+REVOKE ALL ON records, nodes, checkpoints, keys, batches, content, subject_keys, schema_version FROM PUBLIC;
+REVOKE ALL ON records, nodes, checkpoints, keys, batches, content, subject_keys, schema_version FROM llm_soc2_writer, llm_soc2_reader;
 
-GRANT SELECT, INSERT ON records, nodes, checkpoints, keys, content, subject_keys TO llm_soc2_writer;
+GRANT SELECT, INSERT ON records, nodes, checkpoints, keys, batches, content, subject_keys TO llm_soc2_writer;
 GRANT SELECT ON schema_version TO llm_soc2_writer;
-REVOKE UPDATE, DELETE, TRUNCATE ON records, nodes, checkpoints, keys, content, subject_keys, schema_version
+REVOKE UPDATE, DELETE, TRUNCATE ON records, nodes, checkpoints, keys, batches, content, subject_keys, schema_version
     FROM llm_soc2_writer;
 
-GRANT SELECT ON records, nodes, checkpoints, keys, schema_version TO llm_soc2_reader;
+GRANT SELECT ON records, nodes, checkpoints, keys, batches, schema_version TO llm_soc2_reader;
 
 REVOKE ALL ON FUNCTION llm_soc2_purge_content(TEXT, BIGINT) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llm_soc2_erase_subject(TEXT) FROM PUBLIC;

@@ -1,10 +1,10 @@
--- llm-soc2 audit store, PostgreSQL, schema version 1.
+-- llm-soc2 audit store, PostgreSQL, schema version 2 (version 1 plus the batches table).
 -- Applied by llm_soc2.audit.store_postgres (as the connecting role, which then owns the objects)
--- when schema_version is below 1. Run it as the OWNER role, then grant the writer and reader roles
+-- when schema_version is below 2; every statement is idempotent. Run it as the OWNER role, then grant the writer and reader roles
 -- with roles_postgres.sql.
 --
 -- First line of defence (the second is the Merkle tree + signed checkpoints held by witnesses):
---   * records, nodes, checkpoints, keys: BEFORE UPDATE OR DELETE row triggers and a BEFORE TRUNCATE
+--   * records, nodes, checkpoints, keys, batches: BEFORE UPDATE OR DELETE row triggers and a BEFORE TRUNCATE
 --     statement trigger raise; the writer role holds only SELECT and INSERT.
 --   * content: UPDATE raises; DELETE and TRUNCATE only through llm_soc2_purge_content() and
 --     llm_soc2_erase_subject() (SECURITY DEFINER, owned by the owner role), which the writer may call.
@@ -43,6 +43,17 @@ CREATE TABLE IF NOT EXISTS nodes (
     idx     BIGINT  NOT NULL,
     hash    BYTEA   NOT NULL,
     PRIMARY KEY (log_id, level, idx)
+);
+
+-- Batch ids of the writer's batches and spill replays, written in the same transaction as their
+-- records: a replay that finds its id here appends nothing (exactly-once replay).
+CREATE TABLE IF NOT EXISTS batches (
+    log_id          TEXT    NOT NULL,
+    batch_id        TEXT    NOT NULL,
+    first_seq       BIGINT  NOT NULL,
+    count           INTEGER NOT NULL,
+    time_unix_nano  BIGINT  NOT NULL,
+    PRIMARY KEY (log_id, batch_id)
 );
 
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -88,7 +99,7 @@ $$;
 DO $$
 DECLARE t TEXT;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['records', 'nodes', 'checkpoints', 'keys'] LOOP
+    FOREACH t IN ARRAY ARRAY['records', 'nodes', 'checkpoints', 'keys', 'batches'] LOOP
         EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I', t || '_append_only', t);
         EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON %I FOR EACH ROW EXECUTE FUNCTION llm_soc2_append_only()',
                        t || '_append_only', t);

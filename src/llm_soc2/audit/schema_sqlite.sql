@@ -1,5 +1,5 @@
--- llm-soc2 audit store, SQLite, schema version 1.
--- Applied by llm_soc2.audit.store_sqlite when schema_version is below 1.
+-- llm-soc2 audit store, SQLite, schema version 2 (version 1 plus the batches table).
+-- Applied by llm_soc2.audit.store_sqlite when schema_version is below 2 (every statement is idempotent).
 -- Append-only tables reject UPDATE and DELETE with triggers (SQLite has no TRUNCATE: a DELETE
 -- without WHERE fires the triggers too). Triggers can be dropped by whoever can write the file,
 -- which is why verification checks the log against checkpoints witnessed outside the file.
@@ -37,6 +37,17 @@ CREATE TABLE IF NOT EXISTS nodes (
     PRIMARY KEY (log_id, level, idx)
 ) WITHOUT ROWID;
 
+-- Batch ids of the writer's batches and spill replays, written in the same transaction as their
+-- records: a replay that finds its id here appends nothing (exactly-once replay).
+CREATE TABLE IF NOT EXISTS batches (
+    log_id          TEXT    NOT NULL,
+    batch_id        TEXT    NOT NULL,
+    first_seq       INTEGER NOT NULL,
+    count           INTEGER NOT NULL,
+    time_unix_nano  INTEGER NOT NULL,
+    PRIMARY KEY (log_id, batch_id)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS checkpoints (
     log_id          TEXT    NOT NULL,
     size            INTEGER NOT NULL,
@@ -55,13 +66,14 @@ CREATE TABLE IF NOT EXISTS keys (
     PRIMARY KEY (key_id, event)
 );
 
+-- WITHOUT ROWID: one B-tree, so the append and the verifier's join touch it once per blob.
 CREATE TABLE IF NOT EXISTS content (
     log_id  TEXT    NOT NULL,
     seq     INTEGER NOT NULL,
     part    TEXT    NOT NULL,
     blob    BLOB    NOT NULL,
     PRIMARY KEY (log_id, seq, part)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS subject_keys (
     key_id          TEXT    PRIMARY KEY,
@@ -89,3 +101,7 @@ CREATE TRIGGER IF NOT EXISTS keys_no_delete BEFORE DELETE ON keys
 BEGIN SELECT RAISE(ABORT, 'llm-soc2: keys are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS content_no_update BEFORE UPDATE ON content
 BEGIN SELECT RAISE(ABORT, 'llm-soc2: content can only be purged or erased, not changed'); END;
+CREATE TRIGGER IF NOT EXISTS batches_no_update BEFORE UPDATE ON batches
+BEGIN SELECT RAISE(ABORT, 'llm-soc2: audit batches are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS batches_no_delete BEFORE DELETE ON batches
+BEGIN SELECT RAISE(ABORT, 'llm-soc2: audit batches are append-only'); END;

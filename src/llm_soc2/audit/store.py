@@ -6,7 +6,11 @@ a proof needs (``merkle.py``) and asks the store for them by id.
 Tables (the same in SQLite and PostgreSQL; see ``schema_sqlite.sql`` / ``schema_postgres.sql``):
 
 ``records``      one row per leaf: ``log_id, seq`` + query columns + ``body`` (canonical bytes) + ``leaf_hash``
-``nodes``        cached hashes of complete perfect subtrees, ``(log_id, level >= 1, idx) -> hash``
+``nodes``        cached hashes of complete perfect subtrees, ``(log_id, level, idx) -> hash`` for
+                 ``level >= merkle.CACHE_MIN_LEVEL`` (smaller subtrees are recomputed from leaf hashes)
+``batches``      ids of batches appended with one (the writer's and spill replay's), with their
+                 seq range, written in the same transaction as the records: replaying a batch whose
+                 id is present appends nothing, so a replay interrupted after its commit is harmless
 ``checkpoints``  every signed checkpoint note the log issued
 ``keys``         verifier keys used to sign checkpoints (``add``/``retire`` events)
 ``content``      content blobs keyed by ``(log_id, seq, part)``; part ``content`` (salted scrubbed JSON)
@@ -14,7 +18,7 @@ Tables (the same in SQLite and PostgreSQL; see ``schema_sqlite.sql`` / ``schema_
 ``subject_keys`` wrapped per-subject data keys; destroying a row crypto-shreds the subject's content
 ``schema_version``
 
-``records``, ``nodes``, ``checkpoints`` and ``keys`` are append-only: triggers reject UPDATE, DELETE
+``records``, ``nodes``, ``checkpoints``, ``keys`` and ``batches`` are append-only: triggers reject UPDATE, DELETE
 and TRUNCATE, and the writer role holds only INSERT and SELECT. ``content`` rejects UPDATE.
 """
 
@@ -24,7 +28,7 @@ import abc
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from llm_soc2.audit.merkle import NodeId
 from llm_soc2.audit.record import QUERY_COLUMNS
@@ -33,6 +37,9 @@ PART_CONTENT: Final = "content"
 PART_SEALED: Final = "sealed"
 
 RECORD_COLUMNS: Final = ("log_id", "seq", *QUERY_COLUMNS, "body", "leaf_hash")
+# Layout of the tuples :meth:`Store.iter_verify_rows` yields:
+# (seq, *QUERY_COLUMNS, body, leaf_hash, content blob or None, sealed blob or None).
+VERIFY_BODY: Final = 1 + len(QUERY_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,15 @@ class SubjectKeyRow:
 
 
 @dataclass(frozen=True)
+class BatchRow:
+    log_id: str
+    batch_id: str
+    first_seq: int
+    count: int
+    time_unix_nano: int
+
+
+@dataclass(frozen=True)
 class RecordFilter:
     log_id: str | None = None
     since_ns: int | None = None
@@ -95,7 +111,19 @@ class AppendTx(abc.ABC):
     def get_nodes(self, ids: Sequence[NodeId]) -> dict[NodeId, bytes]: ...
 
     @abc.abstractmethod
-    def insert(self, rows: Sequence[RecordRow], nodes: Sequence[tuple[int, int, bytes]]) -> None: ...
+    def batch(self, batch_id: str) -> BatchRow | None:
+        """The batch appended with ``batch_id`` to this log, if any."""
+
+    @abc.abstractmethod
+    def insert(
+        self,
+        rows: Sequence[tuple[object, ...]],
+        content: Sequence[tuple[str, int, str, bytes]],
+        nodes: Sequence[tuple[int, int, bytes]],
+        batch: BatchRow | None = None,
+    ) -> None:
+        """Insert record rows (``RECORD_COLUMNS`` order), content blobs ``(log_id, seq, part, blob)``,
+        tree nodes ``(level, idx, hash)`` of this log and, when given, the batch id row."""
 
 
 class Store(abc.ABC):
@@ -127,8 +155,15 @@ class Store(abc.ABC):
     def iter_leaf_hashes(self, log_id: str, start: int, end: int) -> Iterator[tuple[int, bytes]]: ...
 
     @abc.abstractmethod
-    def iter_nodes(self, log_id: str, level: int) -> Iterator[tuple[int, bytes]]:
-        """Cached nodes of one level, ordered by index."""
+    def iter_verify_rows(self, log_id: str, start: int, end: int) -> Iterator[tuple[Any, ...]]:
+        """Records ``[start, end)`` of one log as plain tuples (layout: ``VERIFY_BODY``), ordered by seq,
+        streamed with their content blobs: the verifier's read path."""
+
+    @abc.abstractmethod
+    def iter_nodes(
+        self, log_id: str, level: int, start: int = 0, end: int | None = None
+    ) -> Iterator[tuple[int, bytes]]:
+        """Cached nodes of one level with ``start <= idx < end``, ordered by index."""
 
     @abc.abstractmethod
     def max_node_level(self, log_id: str) -> int: ...
@@ -160,6 +195,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def insert_subject_key(self, row: SubjectKeyRow) -> SubjectKeyRow:
         """Store a subject key; when the subject already has one, return that one instead."""
+
+    @abc.abstractmethod
+    def existing_subject_key_ids(self, key_ids: Collection[str]) -> set[str]:
+        """Which of ``key_ids`` still exist (erasure deletes them); one query."""
 
     @abc.abstractmethod
     def content(self, log_id: str, seq: int) -> tuple[bytes | None, bytes | None]: ...

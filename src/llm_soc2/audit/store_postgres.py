@@ -2,8 +2,8 @@
 
 Many application processes append to one log concurrently. Each batch is one transaction that takes
 the log's advisory lock once (``pg_advisory_xact_lock``), reads the size and the tree's right edge,
-assigns a contiguous seq range and writes records, content and new tree nodes with ``COPY``. Batches
-of different processes serialise on that lock, not per record; different logs never contend.
+assigns a contiguous seq range and writes records, content and new tree nodes with binary ``COPY``.
+Batches of different processes serialise on that lock, not per record; different logs never contend.
 
 Streaming reads use a server-side cursor on their own connection.
 """
@@ -14,7 +14,7 @@ import contextlib
 import hashlib
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Final
@@ -25,6 +25,7 @@ from llm_soc2.audit.store import (
     PART_SEALED,
     RECORD_COLUMNS,
     AppendTx,
+    BatchRow,
     CheckpointRow,
     KeyRow,
     RecordFilter,
@@ -37,9 +38,21 @@ from llm_soc2.errors import ConfigurationError, StoreError
 if TYPE_CHECKING:
     import psycopg
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 _CONNECT_TIMEOUT_S: Final = 5
 _SELECT_RECORD: Final = ", ".join(f"r.{c}" for c in RECORD_COLUMNS)
+_SELECT_VERIFY: Final = (
+    "SELECT " + ", ".join(f"r.{c}" for c in RECORD_COLUMNS[1:]) + ", c.blob, s.blob FROM records r "  # noqa: S608
+    f"LEFT JOIN content c ON c.log_id = r.log_id AND c.seq = r.seq AND c.part = '{PART_CONTENT}' "
+    f"LEFT JOIN content s ON s.log_id = r.log_id AND s.seq = r.seq AND s.part = '{PART_SEALED}' "
+    "WHERE r.log_id = %s AND r.seq >= %s AND r.seq < %s ORDER BY r.seq"
+)
+# Binary COPY types of RECORD_COLUMNS (log_id, seq, QUERY_COLUMNS..., body, leaf_hash).
+_RECORD_TYPES: Final = (
+    "text", "int8", "int8", "text", "text", "text", "text", "text", "text", "text", "float8", "text",
+    "text", "text", "text", "text", "bytea", "bytea",
+)  # fmt: skip
+_COPY_RECORDS: Final = f"COPY records ({', '.join(RECORD_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 
 
 def _psycopg() -> Any:
@@ -106,21 +119,47 @@ class _PostgresAppendTx(AppendTx):
     def get_nodes(self, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
         return _get_nodes(self._cur, self._log_id, ids)
 
-    def insert(self, rows: Sequence[RecordRow], nodes: Sequence[tuple[int, int, bytes]]) -> None:
+    def batch(self, batch_id: str) -> BatchRow | None:
+        self._cur.execute(
+            "SELECT first_seq, count, time_unix_nano FROM batches WHERE log_id = %s AND batch_id = %s",
+            (self._log_id, batch_id),
+        )
+        row = self._cur.fetchone()
+        return (
+            None if row is None else BatchRow(self._log_id, batch_id, int(row[0]), int(row[1]), int(row[2]))
+        )
+
+    def insert(
+        self,
+        rows: Sequence[tuple[object, ...]],
+        content: Sequence[tuple[str, int, str, bytes]],
+        nodes: Sequence[tuple[int, int, bytes]],
+        batch: BatchRow | None = None,
+    ) -> None:
         cur = self._cur
-        with cur.copy(f"COPY records ({', '.join(RECORD_COLUMNS)}) FROM STDIN") as copy:
+        with cur.copy(_COPY_RECORDS) as copy:
+            copy.set_types(_RECORD_TYPES)
+            write = copy.write_row
             for row in rows:
-                copy.write_row(row.values())
-        content = [(r.log_id, r.seq, PART_CONTENT, r.content) for r in rows if r.content is not None]
-        content += [(r.log_id, r.seq, PART_SEALED, r.sealed) for r in rows if r.sealed is not None]
+                write(row)
         if content:
-            with cur.copy("COPY content (log_id, seq, part, blob) FROM STDIN") as copy:
+            with cur.copy("COPY content (log_id, seq, part, blob) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(("text", "int8", "text", "bytea"))
+                write = copy.write_row
                 for item in content:
-                    copy.write_row(item)
+                    write(item)
         if nodes:
-            with cur.copy("COPY nodes (log_id, level, idx, hash) FROM STDIN") as copy:
+            log_id = self._log_id
+            with cur.copy("COPY nodes (log_id, level, idx, hash) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(("text", "int4", "int8", "bytea"))
+                write = copy.write_row
                 for level, idx, node in nodes:
-                    copy.write_row((self._log_id, level, idx, node))
+                    write((log_id, level, idx, node))
+        if batch is not None:
+            cur.execute(
+                "INSERT INTO batches (log_id, batch_id, first_seq, count, time_unix_nano) VALUES (%s, %s, %s, %s, %s)",
+                (batch.log_id, batch.batch_id, batch.first_seq, batch.count, batch.time_unix_nano),
+            )
 
 
 def _where(where: RecordFilter) -> tuple[str, list[Any]]:
@@ -144,13 +183,15 @@ def _where(where: RecordFilter) -> tuple[str, list[Any]]:
 
 
 class PostgresStore(Store):
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        """``migrate=False`` opens an existing store without checking its schema (readers)."""
         self.url = url
         self._psycopg = _psycopg()
         self._lock = threading.RLock()
         self._conn: psycopg.Connection[Any] | None = None
-        with self._lock:
-            self._migrate()
+        if migrate:
+            with self._lock:
+                self._migrate()
 
     # -- connections ------------------------------------------------------------------------------
     def _connect(self, *, autocommit: bool = True) -> psycopg.Connection[Any]:
@@ -198,9 +239,9 @@ class PostgresStore(Store):
                 raise StoreError(
                     f"the audit store has schema version {current}; this llm-soc2 knows {SCHEMA_VERSION}: upgrade llm-soc2"
                 )
-            if current < 1:
+            if current < SCHEMA_VERSION:  # the script is idempotent: it brings 0 or 1 to 2
                 cur.execute(_schema_sql())
-                cur.execute("INSERT INTO schema_version VALUES (%s, %s)", (1, time.time_ns()))
+                cur.execute("INSERT INTO schema_version VALUES (%s, %s)", (SCHEMA_VERSION, time.time_ns()))
 
     # -- writes -----------------------------------------------------------------------------------
     @contextmanager
@@ -321,12 +362,28 @@ class PostgresStore(Store):
             for seq, leaf in cur:
                 yield int(seq), bytes(leaf)
 
-    def iter_nodes(self, log_id: str, level: int) -> Iterator[tuple[int, bytes]]:
+    def iter_verify_rows(self, log_id: str, start: int, end: int) -> Iterator[tuple[Any, ...]]:
+        if end <= start:
+            return
+        with self._stream("read records") as conn, conn.cursor(name="llm_soc2_verify") as cur:
+            cur.itersize = 4096
+            cur.execute(_SELECT_VERIFY, (log_id, start, end))
+            yield from cur
+
+    def iter_nodes(
+        self, log_id: str, level: int, start: int = 0, end: int | None = None
+    ) -> Iterator[tuple[int, bytes]]:
+        sql = "SELECT idx, hash FROM nodes WHERE log_id = %s AND level = %s AND idx >= %s AND idx < %s ORDER BY idx"
+        if end is not None:  # a bounded range: one query on the main connection
+            with self._cursor("read tree nodes") as cur:
+                cur.execute(sql, (log_id, level, start, end))
+                rows = cur.fetchall()
+            for idx, node in rows:
+                yield int(idx), bytes(node)
+            return
         with self._stream("read tree nodes") as conn, conn.cursor(name="llm_soc2_nodes") as cur:
             cur.itersize = 10000
-            cur.execute(
-                "SELECT idx, hash FROM nodes WHERE log_id = %s AND level = %s ORDER BY idx", (log_id, level)
-            )
+            cur.execute(sql, (log_id, level, start, 1 << 62))
             for idx, node in cur:
                 yield int(idx), bytes(node)
 
@@ -389,6 +446,11 @@ class PostgresStore(Store):
             )
             r = cur.fetchone()
         return None if r is None else SubjectKeyRow(r[0], r[1], bytes(r[2]), int(r[3]))
+
+    def existing_subject_key_ids(self, key_ids: Collection[str]) -> set[str]:
+        with self._cursor("read subject keys") as cur:
+            cur.execute("SELECT key_id FROM subject_keys WHERE key_id = ANY(%s)", (list(key_ids),))
+            return {str(r[0]) for r in cur.fetchall()}
 
     def content(self, log_id: str, seq: int) -> tuple[bytes | None, bytes | None]:
         with self._cursor("read content") as cur:

@@ -1,16 +1,26 @@
 """``AuditWriter``: takes audit records from the application thread and makes them durable.
 
 The processor calls :meth:`AuditWriter.submit` on the application thread. ``submit`` is a bounded
-``deque`` append (no I/O, no lock on the fast path, never raises). A background thread takes batches
+``deque`` append under an uncontended lock (no I/O, never raises). A background thread takes batches
 (``LLM_SOC2_AUDIT_BATCH_SIZE``, at least every ``LLM_SOC2_AUDIT_FLUSH_INTERVAL`` seconds) and appends
-each batch to the log in one transaction.
+each batch to the log in one transaction, with a batch id stored in that transaction.
 
-When the store fails, the batch goes to the local spill file (``spill.py``, fsync per batch) and
-the writer retries the store with exponential back-off; while anything is spilled, new batches are
-spilled behind it, and replay feeds the store in spill order once it answers again. When the queue is
-full (``LLM_SOC2_AUDIT_QUEUE_SIZE``), ``submit`` waits a bounded time for room and then spills the
-record itself. A record is *lost* only when even the spill file refuses it (disk full): it is counted
+When the store fails, the batch goes to the local spill file ``records.spill`` (``spill.py``, fsync
+per batch) and the writer retries the store with exponential back-off; while anything is spilled, new
+batches are spilled behind it. When the queue is full (``LLM_SOC2_AUDIT_QUEUE_SIZE``), ``submit``
+waits a bounded time for room and then parks the record in ``overflow.spill``; from then on every
+record goes there, behind it, until the writer has stored all of it. Replay is exactly-once: a
+batch whose id the store already holds is not appended again (see ``spill.py``). A record is *lost*
+only when even the spill file refuses it (disk full): it is counted
 (``llm_soc2.audit.records{llm_soc2.audit.outcome="lost"}``) and logged, never silently dropped.
+
+Order: one writer stores records in the order their ``submit`` calls took effect -- a call that
+returned before another began is stored before it, so the records of one thread keep their
+submission order, also across an outage or an overload. Records are stored in ``records.spill``,
+queue, ``overflow.spill`` order, and each of the three only ever holds records newer than the one
+before it. Nothing orders records by ``time_unix_nano`` (the caller's timestamps), and records that
+other code appends with :meth:`AuditLog.append` directly, or that other processes write, interleave
+with them.
 
 Acknowledgement: when :meth:`flush` returns True, every record submitted before the call is in the
 store or in an fsynced spill file. :meth:`shutdown` flushes, signs a final checkpoint and hands it to
@@ -21,9 +31,11 @@ the witnesses. Checkpoints are signed every ``LLM_SOC2_CHECKPOINT_EVERY`` record
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +56,13 @@ from llm_soc2.audit.witness import (
 from llm_soc2.config import Settings
 from llm_soc2.errors import VerificationError
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None  # type: ignore[assignment]
+
 _log = logging.getLogger(__name__)
+ADOPT_EVERY_S: Final = 30.0  # how often a writer looks for spill files of writers that are gone
 
 SUBMIT_WAIT_S: Final = 0.002  # bounded wait for room in a full queue before spilling
 RETRY_MIN_S: Final = 0.5
@@ -64,6 +82,7 @@ class WriterStats:
     checkpoint_size: int = 0
     checkpoint_time: float = 0.0
     store_failures: int = 0
+    duplicates_skipped: int = 0  # spilled records found already stored on replay (not appended again)
 
 
 class AuditWriter:
@@ -102,14 +121,30 @@ class AuditWriter:
         self._last_checkpoint_size = -1
         self._stats_lock = threading.Lock()
         master = crypto.master_key(settings.content_key_hex) if settings.content_key_hex else None
-        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", self.log_id) or "log"
-        self.spill = SpillFile(
-            settings.data_dir / "spill" / safe, crypto.spill_key(master) if master else None
-        )
+        key = crypto.spill_key(master) if master else None
+        # The spill directory belongs to one live writer (an flock on writer.lock); another writer of
+        # the same log and data directory gets a directory of its own beside it. Files left by writers
+        # that are gone are adopted and replayed (see _adopt).
+        self._key = key
+        self._base = spill_dir(settings, self.log_id)
+        self._claims: list[Any] = []
+        directory = self._base
+        claim = _claim(directory)
+        if claim is None:
+            directory = self._base / f"writer-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            claim = _claim(directory)
+        self._claims.append(claim)
+        self.spill = SpillFile(directory, key)  # batches the writer could not store: oldest
+        self.overflow = SpillFile(directory, key, name="overflow")  # parked by submit: newest
+        self._orphans: list[SpillFile] = []
+        self._adopted: set[Path] = {directory}
+        self._next_adopt = 0.0
+        self._adopt()
+        self._submit_lock = threading.Lock()
+        # While set, submit parks every record in the overflow file (it holds older ones).
+        self._overflowing = self.overflow.pending > 0
         if witnesses is None:
-            witnesses = [DirectoryWitness(settings.resolved_witness_dir), OTLPLogWitness(logger_provider)]
-            if settings.grafana_url:
-                witnesses.append(GrafanaAnnotationWitness(settings.grafana_url, settings.grafana_token))
+            witnesses = default_witnesses(settings, logger_provider)
         self.witnesses = WitnessDispatcher(witnesses)
         self._thread = threading.Thread(target=self._run, name="llm-soc2-audit-writer", daemon=True)
         if meter_provider is not None:
@@ -126,9 +161,14 @@ class AuditWriter:
         """Hand a record over. Never raises; returns False only if the record had to be counted lost."""
         try:
             queue = self._queue
-            if len(queue) < self._max and not self._stopped:
-                queue.append(record)
-                if len(queue) >= self._batch:
+            with self._submit_lock:
+                if not self._overflowing and len(queue) < self._max and not self._stopped:
+                    queue.append(record)
+                    queued = True
+                else:
+                    queued = False
+            if queued:
+                if len(queue) >= self._batch and not self._wake.is_set():
                     self._wake.set()
                 return True
             return self._submit_slow(record)
@@ -138,25 +178,28 @@ class AuditWriter:
             return False
 
     def _submit_slow(self, record: AuditRecord) -> bool:
-        if not self._stopped:
+        if not self._stopped and not self._overflowing:
             self._wake.set()
             deadline = time.monotonic() + SUBMIT_WAIT_S
             with self._room:
-                while len(self._queue) >= self._max:
+                while len(self._queue) >= self._max and not self._overflowing:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         break
                     self._room.wait(remaining)
-                if len(self._queue) < self._max:
-                    self._queue.append(record)
-                    return True
-        try:
-            self.spill.append([record], sync=self._stopped)
-        except Exception:
-            self._count("lost", 1)
-            _log.exception("audit record lost: queue full and the spill file refused it")
-            return False
+        with self._submit_lock:  # the queue-or-overflow decision and the write are one step
+            if not self._overflowing and len(self._queue) < self._max and not self._stopped:
+                self._queue.append(record)
+                return True
+            self._overflowing = True
+            try:
+                self.overflow.append([record], sync=self._stopped)
+            except Exception:
+                self._count("lost", 1)
+                _log.exception("audit record lost: queue full and the spill file refused it")
+                return False
         self._count("spilled", 1)
+        self._wake.set()
         return True
 
     # ----------------------------------------------------------------------------------------------
@@ -165,7 +208,8 @@ class AuditWriter:
     @property
     def backlog(self) -> int:
         """Records handed over but not yet in the store (queued + spilled)."""
-        return len(self._queue) + self.spill.pending
+        orphans = sum(f.pending for f in self._orphans)
+        return len(self._queue) + self.spill.pending + self.overflow.pending + orphans
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Make everything submitted so far durable (store or fsynced spill). True when done in time."""
@@ -200,6 +244,12 @@ class AuditWriter:
             self._checkpoint(force=True)
         self.witnesses.close(max(0.1, deadline - time.monotonic()))
         self.spill.close()
+        self.overflow.close()
+        for orphan in self._orphans:
+            orphan.close()
+        for claim in self._claims:
+            claim.close()  # releases the flock
+        self._claims = []
         return ok
 
     # ----------------------------------------------------------------------------------------------
@@ -234,8 +284,39 @@ class AuditWriter:
             return False
         return not self._queue
 
+    def _adopt(self) -> None:
+        """Take over the spill files of writers of this log that are gone (their lock is free)."""
+        now = time.monotonic()
+        if now < self._next_adopt:
+            return
+        self._next_adopt = now + ADOPT_EVERY_S
+        try:
+            candidates = [self._base, *sorted(self._base.glob("writer-*"))]
+        except OSError:
+            return
+        for directory in candidates:
+            if directory in self._adopted or not directory.is_dir():
+                continue
+            claim = _claim(directory)
+            if claim is None:
+                continue  # its writer is alive
+            self._claims.append(claim)
+            self._adopted.add(directory)
+            for name in ("records", "overflow"):  # that writer's order: its spill, then its overflow
+                orphan = SpillFile(directory, self._key, name=name)
+                if orphan.pending:
+                    _log.info("adopting %d spilled audit records from %s", orphan.pending, orphan.path)
+                    self._orphans.append(orphan)
+
     def _cycle(self, *, flush: bool) -> None:
-        self._replay()
+        # Spill files of writers that are gone (other processes' records: no order between them).
+        self._adopt()
+        for orphan in list(self._orphans):
+            self._replay(orphan)
+            if orphan.pending == 0:
+                self._orphans.remove(orphan)
+        # Oldest first: the writer's spill, then the queue, then what submit parked in overflow.
+        self._replay(self.spill)
         while self._queue:
             batch: list[AuditRecord] = []
             queue = self._queue
@@ -245,25 +326,38 @@ class AuditWriter:
                 self._room.notify_all()
             self._write(batch)
             self._maybe_checkpoint()
+        if self._overflowing and not self._queue and self.spill.pending == 0:
+            self._replay(self.overflow)
+            with self._submit_lock:  # submit writes the overflow file under this lock too
+                if self.overflow.pending == 0 and not self._queue:
+                    self._overflowing = False
+            with self._room:
+                self._room.notify_all()
         if flush:
-            try:
-                self.spill.sync()
-            except OSError:
-                _log.exception("cannot fsync the audit spill file")
+            for spill in (self.spill, self.overflow):
+                try:
+                    spill.sync()
+                except OSError:
+                    _log.exception("cannot fsync the audit spill file %s", spill.path)
         self._maybe_checkpoint()
 
     def _write(self, batch: list[AuditRecord]) -> None:
+        batch_id = uuid.uuid4().hex
         if self._healthy and self.spill.pending == 0:
             try:
-                self.log.append(batch)
+                self.log.append_batch(batch, batch_id=batch_id)
             except Exception as exc:
                 self._store_failed(exc)
             else:
                 self._count("written", len(batch))
                 self._since_checkpoint += len(batch)
                 return
+        else:
+            batch_id = ""  # never sent to the store: replay gives it a spill batch id
         try:
-            self.spill.append(batch, sync=True)
+            # A failed transaction's outcome can be unknown (a lost connection during COMMIT): its
+            # frames keep its id, so replay appends them only if it did not commit.
+            self.spill.append(batch, sync=True, batch_id=batch_id or None)
         except Exception:
             self._count("lost", len(batch))
             _log.exception("%d audit records lost: the store and the spill file both failed", len(batch))
@@ -278,38 +372,44 @@ class AuditWriter:
         self._retry_at = time.monotonic() + self._backoff
         self._backoff = min(RETRY_MAX_S, self._backoff * 2)
 
-    def _replay(self) -> None:
-        if self.spill.pending == 0:
+    def _replay(self, spill: SpillFile) -> None:
+        if spill.pending == 0:
             self._healthy = self._healthy or time.monotonic() >= self._retry_at
             return
         if not self._healthy and time.monotonic() < self._retry_at:
             return
-        while self.spill.pending:
+        while spill.pending:
             try:
-                records, end = self.spill.read_batch(self._batch)
+                batch = spill.read_batch(self._batch)
             except SpillCorrupt as exc:
-                lost = self.spill.quarantine()
+                lost = spill.quarantine()
                 self._count("lost", lost)
                 _log.error(
                     "audit spill file corrupt (%s): %d records moved aside and counted lost", exc, lost
                 )
                 return
-            if not records:
-                lost = self.spill.quarantine()
+            if not batch.records:
+                lost = spill.quarantine()
                 self._count("lost", lost)
                 return
             try:
-                self.log.append(records)
+                seqs, fresh = self.log.append_batch(batch.records, batch_id=batch.batch_id)
             except Exception as exc:
                 self._store_failed(exc)
                 return
-            self.spill.commit(end, len(records))
-            self._count("replayed", len(records))
-            self._since_checkpoint += len(records)
+            if len(seqs) > len(batch.records):  # stored by a replay that read more frames at once
+                batch = spill.read_batch(len(seqs))
+            done = min(len(seqs), len(batch.records))
+            spill.commit(batch.ends[done - 1], done)
+            if fresh:
+                self._count("replayed", done)
+                self._since_checkpoint += done
+            else:
+                self._count("duplicates_skipped", done)
             self._healthy = True
             self._backoff = RETRY_MIN_S
             self._maybe_checkpoint()
-        _log.info("audit spill replayed; writing to the store again")
+        _log.info("audit spill %s replayed", spill.path.name)
 
     def _maybe_checkpoint(self) -> None:
         due = self._since_checkpoint >= self.settings.checkpoint_every or (
@@ -344,6 +444,33 @@ class AuditWriter:
             self._last_checkpoint_size = signed.size
             self.witnesses.submit(signed)
         return signed
+
+
+def _claim(directory: Path) -> Any:
+    """An open ``writer.lock`` in ``directory`` holding an exclusive flock, or None when another live
+    writer holds it. The kernel releases the lock when its holder exits, however it exits."""
+    directory.mkdir(parents=True, exist_ok=True)
+    handle = open(directory / "writer.lock", "a+b")  # noqa: SIM115 - held for the writer's life
+    if fcntl is None:  # pragma: no cover - not POSIX: no sharing detection
+        return handle
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
+def default_witnesses(settings: Settings, logger_provider: Any = None) -> list[Witness]:
+    """The witnesses a writer hands checkpoints to: the directory, OTLP logs and, with
+    ``GRAFANA_URL``, Grafana annotations."""
+    witnesses: list[Witness] = [
+        DirectoryWitness(settings.resolved_witness_dir),
+        OTLPLogWitness(logger_provider),
+    ]
+    if settings.grafana_url:
+        witnesses.append(GrafanaAnnotationWitness(settings.grafana_url, settings.grafana_token))
+    return witnesses
 
 
 def spill_dir(settings: Settings, log_id: str) -> Path:

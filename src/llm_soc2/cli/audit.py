@@ -197,11 +197,26 @@ def _verify(args: argparse.Namespace) -> int:
         if not dirs and not args.checkpoint and log.settings.resolved_witness_dir.is_dir():
             dirs = [log.settings.resolved_witness_dir]
         trusted = load_trusted_checkpoints([*args.checkpoint, *dirs])
+        keys = _keys(args.key)
+        if (
+            keys
+            and trusted
+            and not any(
+                (k.name, k.key_hash) == (sig.name, sig.key_hash)
+                for k in keys
+                for signed in trusted
+                for sig in signed.signatures()
+            )
+        ):
+            return _err(
+                "none of the --key public keys signed any of the trusted checkpoints: pass the log's keys "
+                "(the .pub file beside the signing key)"
+            )
         report = log.verify(
             start=args.start,
             end=args.end,
             trusted=trusted,
-            keys=_keys(args.key),
+            keys=keys,
             check_nodes=not args.no_nodes,
         )
     finally:
@@ -227,6 +242,14 @@ def _verify(args: argparse.Namespace) -> int:
 def _prove(args: argparse.Namespace) -> int:
     log = _open(args)
     try:
+        target = args.log_id or log.write_log_id
+        size = log.size(target)
+        if not 0 <= args.seq < size:
+            return _err(
+                f"no record {args.seq} in log {target!r}: it holds records 0..{size - 1}"
+                if size
+                else f"no record {args.seq}: log {target!r} is empty"
+            )
         proof = log.prove(args.seq, log_id=args.log_id)
     finally:
         log.close()
@@ -247,7 +270,14 @@ def _check_proof(args: argparse.Namespace) -> int:
     except json.JSONDecodeError as exc:
         return _err(f"{args.file} is not JSON: {exc}")
     proof = InclusionProof.from_json(data)
-    record = proof.verify(_keys(args.key))
+    keys = _keys(args.key)
+    signed_by = proof.checkpoint.signatures()
+    if not any((k.name, k.key_hash) == (sig.name, sig.key_hash) for k in keys for sig in signed_by):
+        return _err(
+            "none of the given public keys signed the proof's checkpoint (it is signed by "
+            f"{', '.join(f'{sig.name}+{sig.key_hash:08x}' for sig in signed_by) or 'nobody'}): pass the log's key with --key"
+        )
+    record = proof.verify(keys)
     print(
         f"OK: record {proof.seq} of log {proof.log_id!r} ({record.kind}) is included in the checkpoint at size "
         f"{proof.tree_size} signed by {', '.join(s.name for s in proof.checkpoint.signatures())}"
@@ -255,16 +285,22 @@ def _check_proof(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _witness(settings: Settings, signed: Any) -> dict[str, int]:
+    """Hand a checkpoint to the configured witnesses now; returns failures per witness."""
+    from llm_soc2.audit.witness import WitnessDispatcher
+    from llm_soc2.audit.writer import default_witnesses
+
+    dispatcher = WitnessDispatcher(default_witnesses(settings))
+    dispatcher.deliver(signed)
+    return {k: v for k, v in dispatcher.failures.items() if v}
+
+
 @_guard
 def _checkpoint(args: argparse.Namespace) -> int:
-    from llm_soc2.audit.writer import AuditWriter
-
     log = _open(args)
     try:
         signed = log.checkpoint(log_id=args.log_id)
-        writer = AuditWriter(log, log.settings, start=False)
-        writer.witnesses.deliver(signed)
-        failures = {k: v for k, v in writer.witnesses.failures.items() if v}
+        failures = _witness(log.settings, signed)
     finally:
         log.close()
     if args.json:
@@ -335,12 +371,15 @@ def _rotate(args: argparse.Namespace) -> int:
         old = log.signer()
         new = log.rotate_key(args.name)
         signed = log.latest_checkpoint()
+        failures = _witness(log.settings, signed) if signed is not None else {}
     finally:
         log.close()
     print(f"retired: {old.vkey}")
     print(f"signing: {new.vkey}")
     if signed is not None:
-        print(f"checkpoint at size {signed.size} signed by the new key")
+        print(f"checkpoint at size {signed.size} signed by the new key, handed to the witnesses")
+    if failures:
+        print(f"llm-soc2 audit: witness failures: {failures}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -381,7 +420,13 @@ def _status(args: argparse.Namespace) -> int:
         logs = []
         for log_id in ids:
             cp = log.latest_checkpoint(log_id=log_id)
-            spill = spill_dir(log.settings, log_id) / "records.spill"
+            spills = [
+                path
+                for path in (
+                    spill_dir(log.settings, log_id) / name for name in ("records.spill", "overflow.spill")
+                )
+                if path.exists()
+            ]
             logs.append(
                 {
                     "log_id": log_id,
@@ -389,8 +434,9 @@ def _status(args: argparse.Namespace) -> int:
                     "latest_checkpoint": None
                     if cp is None
                     else {"size": cp.size, "time_unix_nano": cp.time_unix_nano},
-                    "spill_file": str(spill) if spill.exists() else None,
-                    "spill_bytes": spill.stat().st_size if spill.exists() else 0,
+                    "spill_file": str(spills[0]) if spills else None,
+                    "spill_files": [str(path) for path in spills],
+                    "spill_bytes": sum(path.stat().st_size for path in spills),
                 }
             )
         result = {"url": _redacted(log.url), "logs": logs}

@@ -265,3 +265,49 @@ def test_a_rewritten_history_fails_consistency() -> None:
         merkle.verify_consistency(
             5, 10, proof, merkle.reference_root(leaves[:5]), merkle.reference_root(forged)
         )
+
+
+# --------------------------------------------------------------------------------------------------
+# Node cache policy and one-pass helpers
+# --------------------------------------------------------------------------------------------------
+def _leaves(n: int) -> list[bytes]:
+    return [merkle.hash_leaf(i.to_bytes(4, "big")) for i in range(n)]
+
+
+@pytest.mark.parametrize("size", [0, 1, 15, 16, 17, 100, 257, 1000])
+def test_append_leaves_emits_only_cached_levels_and_matches_the_reference(size: int) -> None:
+    leaves = _leaves(size + 37)
+    front = merkle.CompactRange()
+    for leaf in leaves[:size]:
+        front.push(leaf)
+    stack, nodes = merkle.append_leaves(size, front.hashes(), leaves[size:], merkle.CACHE_MIN_LEVEL)
+    assert merkle.fold(stack) == merkle.reference_root(leaves)
+    assert {level for level, _, _ in nodes} <= set(range(merkle.CACHE_MIN_LEVEL, 64))
+    for level, index, node in nodes:
+        assert node == merkle.reference_root(leaves[index << level : (index + 1) << level])
+    everything = merkle.new_nodes(size, front.hashes(), leaves[size:])
+    assert [n for n in everything if n[0] >= merkle.CACHE_MIN_LEVEL] == nodes
+
+
+def test_small_nodes_are_recomputed_from_leaves_and_missing_ones_are_named() -> None:
+    leaves = _leaves(40)
+    cached = {(lv, ix): h for lv, ix, h in merkle.new_nodes(0, [], leaves, merkle.CACHE_MIN_LEVEL)}
+    cached.update({(0, i): leaf for i, leaf in enumerate(leaves)})
+    wanted = [(0, 5), (1, 3), (3, 2), (4, 1), (5, 0)]
+    fetch = merkle.fetch_ids(wanted)
+    assert (1, 3) not in fetch
+    assert {(0, 6), (0, 7), (0, 16), (0, 23)} <= set(fetch)
+    got = merkle.assemble(wanted, {k: cached[k] for k in fetch})
+    for level, index in wanted:
+        assert got[(level, index)] == merkle.reference_root(leaves[index << level : (index + 1) << level])
+    with pytest.raises(KeyError):
+        merkle.assemble([(4, 1)], {})
+
+
+def test_levels_hold_every_complete_subtree_of_an_aligned_block() -> None:
+    leaves = _leaves(45)
+    lv = merkle.levels(leaves, 6)
+    assert [len(x) for x in lv] == [45, 22, 11, 5, 2, 1, 0]
+    for level, row in enumerate(lv):
+        for index, node in enumerate(row):
+            assert node == merkle.reference_root(leaves[index << level : (index + 1) << level])

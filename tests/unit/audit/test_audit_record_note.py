@@ -25,11 +25,14 @@ from llm_soc2.audit.keys import create_signer, load_signer, load_verifiers, rota
 from llm_soc2.audit.record import (
     AuditRecord,
     BodyError,
+    canonical_json,
+    columns_from_document,
     decode,
     encode,
     encode_parts,
     leaf_hash,
     normalised_record,
+    prepare,
     query_columns,
 )
 
@@ -283,3 +286,73 @@ def test_content_sealing_and_crypto_shredding() -> None:
         crypto.open_content(crypto.new_data_key(), "k1", blob)
     with pytest.raises(ConfigurationError):
         crypto.master_key("00" * 16)
+
+
+# --------------------------------------------------------------------------------------------------
+# The fast path of the log's encoder gives the reference bytes
+# --------------------------------------------------------------------------------------------------
+_LEAF_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(),  # NaN and infinities included: they must take the normalising path
+    st.text(max_size=12),
+    st.sampled_from(["\ud800", "a\udfffb", "\x00\x1f\x7f\u2028", "é\U0001f600"]),
+)
+_VALUES = st.recursive(
+    _LEAF_VALUES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.tuples(inner, inner),
+        st.dictionaries(st.one_of(st.text(max_size=5), st.integers(0, 9)), inner, max_size=3),
+    ),
+    max_leaves=8,
+)
+
+
+def _reference(
+    record: AuditRecord, log_id: str, salt: bytes, seq: int
+) -> tuple[bytes, tuple[object, ...], bytes | None]:
+    normal = normalised_record(record)
+    blob = None if normal.content is None else salt + canonical_json(normal.content)
+    digest = None if blob is None else hashlib.sha256(blob).hexdigest()
+    return encode(normal, log_id, seq, content_sha256=digest), query_columns(normal), blob
+
+
+@given(
+    attrs=st.dictionaries(st.one_of(st.text(max_size=8), st.integers(0, 5)), _VALUES, max_size=6),
+    content=st.one_of(st.none(), st.dictionaries(st.text(max_size=6), _VALUES, max_size=3)),
+    text=st.sampled_from(["svc", "", "é", "\ud83d", 'q"\\']),
+    seq=st.integers(min_value=0, max_value=2**62),
+)
+@settings(max_examples=300, deadline=None)
+def test_prepare_gives_the_reference_encoding_for_any_record(
+    attrs: dict[object, object], content: dict[str, object] | None, text: str, seq: int
+) -> None:
+    record = _record(attributes=attrs, content=content, service=text, subject=text, span_id=text)
+    salt = bytes(range(16))
+    prefix, suffix, columns, blob, sealed = prepare(record, "log", salt)
+    body, ref_columns, ref_blob = _reference(record, "log", salt, seq)
+    assert prefix + str(seq).encode() + suffix == body
+    assert columns == ref_columns
+    assert blob == ref_blob
+    assert sealed is None
+    # and what the verifier reads back gives the same columns
+    assert columns_from_document(json.loads(body[1:])) == columns
+
+
+def test_prepare_seals_raw_content_and_commits_to_the_ciphertext() -> None:
+    key = crypto.new_data_key()
+    calls: list[str] = []
+
+    def seal(subject: str, raw: object) -> tuple[str, bytes]:
+        calls.append(subject)
+        return "k1", crypto.seal_content(key, "k1", raw)  # type: ignore[arg-type]
+
+    record = _record(raw_content={"input": "jane@example.com"})
+    prefix, suffix, _, _, sealed = prepare(record, "log", bytes(16), seal)
+    assert sealed is not None
+    assert calls == ["9f86d081884c7d65"]
+    doc = json.loads((prefix + b"3" + suffix)[1:])
+    assert doc["sealed"] == {"key_id": "k1", "sha256": hashlib.sha256(sealed).hexdigest()}
+    assert json.loads(crypto.open_content(key, "k1", sealed)) == {"input": "jane@example.com"}
