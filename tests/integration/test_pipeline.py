@@ -34,13 +34,14 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def pipeline(settings: Settings) -> Iterator[tuple[Pipeline, InMemorySpanExporter]]:
     from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
 
     exporter = InMemorySpanExporter()
     # Fresh providers: configure() attaches to them instead of the process-wide globals.
     pipe = llm_soc2.configure(
         settings,
-        tracer_provider=TracerProvider(),
+        tracer_provider=TracerProvider(resource=Resource.create({sc.SERVICE_NAME: "support-bot"})),
         meter_provider=MeterProvider(metric_readers=[InMemoryMetricReader()]),
         span_exporters=[exporter],
         log_exporters=[],
