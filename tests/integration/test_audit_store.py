@@ -46,6 +46,22 @@ def test_append_assigns_contiguous_seqs_and_reads_back_in_order(log: AuditLog) -
     assert log.count() == 8
 
 
+def test_nul_characters_are_stored_and_verified(log: AuditLog) -> None:
+    # PostgreSQL text columns cannot hold NUL: a record carrying one must not block the writer forever.
+    record = AuditRecord(
+        kind="interaction",
+        time_unix_nano=1,
+        service="svc\x00x",
+        attributes={"gen_ai.request.model": "m\x00odel", "note": "a\x00b"},
+        content={"input": "q\x00"},
+    )
+    assert log.append([record]) == [0]
+    (stored,) = log.records()
+    assert stored.attributes["note"] == "a\x00b"  # the body keeps what was recorded
+    report = log.verify()
+    assert report.ok, report.summary()
+
+
 def test_records_filter_by_time_kind_and_log(log: AuditLog) -> None:
     t0 = 1_800_000_000_000_000_000
     log.append([interaction(i, t=t0 + i * 1_000_000_000) for i in range(10)])

@@ -479,10 +479,16 @@ def _text(value: Any) -> str | None:
     if value is None:
         return None
     if type(value) is str:
-        return value
+        return _column_str(value)
     # str() of the normalised value: a tuple and the list it reads back as give the same text.
     normal = normalise(value)
-    return normal if isinstance(normal, str) else str(normal)
+    return _column_str(normal if isinstance(normal, str) else str(normal))
+
+
+def _column_str(text: str) -> str:
+    """A query column's text. PostgreSQL text cannot hold NUL; the body (bytes) keeps the original, and
+    the same replacement on both sides keeps the column check exact."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 def _number(value: Any) -> float | None:
@@ -528,8 +534,8 @@ def columns_of(
     provider = get(semconv.GEN_AI_PROVIDER_NAME) or get(semconv.GEN_AI_SYSTEM)
     return (
         time_ns,
-        kind,
-        service,
+        _column_str(kind),
+        _column_str(service),
         _text(model),
         _text(provider),
         _text(get(semconv.GEN_AI_OPERATION_NAME)),
@@ -538,9 +544,9 @@ def columns_of(
         _number(get(semconv.RISK_SCORE)),
         _text(get(semconv.API_KEY_FINGERPRINT)),
         _text(get(semconv.PROMPT_TEMPLATE_HASH)),
-        subject or _text(get(semconv.END_USER_HASH)) or "",
-        trace_id,
-        span_id,
+        _column_str(subject) or _text(get(semconv.END_USER_HASH)) or "",
+        _column_str(trace_id),
+        _column_str(span_id),
     )
 
 

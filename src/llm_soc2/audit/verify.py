@@ -258,7 +258,7 @@ def _fast_columns(doc: dict[str, Any]) -> tuple[Any, ...] | None:
             score = raw_score
     elif type(raw_score) is int:
         return None  # rare: the reference path converts exactly
-    return (
+    columns = (
         doc["time_unix_nano"],
         doc["kind"],
         doc["service"],
@@ -274,6 +274,9 @@ def _fast_columns(doc: dict[str, Any]) -> tuple[Any, ...] | None:
         doc["trace_id"],
         doc["span_id"],
     )
+    if any(type(value) is str and "\x00" in value for value in columns):
+        return None  # NUL is replaced in columns; the reference path applies the same replacement
+    return columns
 
 
 def _check_chunk(
