@@ -69,7 +69,7 @@ def export_telemetry(ctx: DemoContext) -> str:
 
 
 def _steps() -> list[DemoStep]:
-    from llm_soc2.demo import app
+    from llm_soc2.demo import app, evidence
 
     return [
         DemoStep("OpenAI chat completions", app.openai_chats),
@@ -78,7 +78,13 @@ def _steps() -> list[DemoStep]:
         DemoStep("OpenAI embeddings", app.openai_embeddings),
         DemoStep("Anthropic messages", app.anthropic_messages),
         DemoStep("Provider errors", app.provider_errors),
+        DemoStep("API key rotation", evidence.key_rotation),
+        DemoStep("Unapproved prompt change, then approval", evidence.prompt_change),
+        DemoStep("Incident opened by an alert", evidence.incident_from_alert),
+        DemoStep("Retention and erasure", evidence.retention_and_erasure),
         DemoStep("Export telemetry", export_telemetry),
+        DemoStep("Seal and verify the audit log", evidence.seal_audit_log),
+        DemoStep("SOC 2 report", evidence.write_report),
     ]
 
 
@@ -101,6 +107,7 @@ def run(out: Path = DEFAULT_OUT, *, progress: Callable[[str], None] = print) -> 
 
     from llm_soc2 import pipeline as pipeline_module
     from llm_soc2.config import Settings
+    from llm_soc2.demo import evidence
     from llm_soc2.demo.exporters import JsonLinesSpanExporter
     from llm_soc2.testing import FakeProvider
 
@@ -108,7 +115,9 @@ def run(out: Path = DEFAULT_OUT, *, progress: Callable[[str], None] = print) -> 
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("LLM_SOC2_DATA_DIR", str(out / "data"))
     os.environ.setdefault("OTEL_SERVICE_NAME", "llm-soc2-demo")
+    os.environ.setdefault("LLM_SOC2_PROMPT_REGISTRY", str(out / "llm-soc2.prompts.yaml"))
     settings = Settings.from_env()
+    evidence.seed_registry(settings)
     registry = CollectorRegistry()
     reader = PrometheusMetricReader(registry=registry)
     notes: list[tuple[str, str, float]] = []
