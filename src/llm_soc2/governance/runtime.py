@@ -19,14 +19,22 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from llm_soc2 import semconv as sc
-from llm_soc2.audit.record import KIND_CHANGE, KIND_INCIDENT, KIND_KEY
+from llm_soc2.audit import AuditRecord
+from llm_soc2.audit.record import (
+    ATTR_CONTENT_ROWS,
+    KIND_CHANGE,
+    KIND_ERASURE,
+    KIND_INCIDENT,
+    KIND_KEY,
+    KIND_PURGE,
+)
 from llm_soc2.config import Settings
 from llm_soc2.governance._background import Throttled
 from llm_soc2.governance._common import Submit, open_log, read_records
@@ -70,6 +78,7 @@ class Governance:
             audit_url = self.settings.resolved_audit_url if self.settings.audit_enabled else ""
         self._audit_url = audit_url
         self._open_incidents: int | None = None
+        self._disposed: dict[tuple[str, str], int] = {}
         self._closed = threading.Event()
         meter = metrics.get_meter(sc.INSTRUMENTATION_SCOPE, meter_provider=meter_provider)
         meter.create_observable_gauge(
@@ -77,6 +86,12 @@ class Governance:
             [self._observe_incidents],
             "{incident}",
             "Incidents opened and not yet resolved (from the audit log)",
+        )
+        meter.create_observable_counter(
+            sc.METRIC_AUDIT_CONTENT_DISPOSED,
+            [self._observe_disposed],
+            "{record}",
+            "Stored content removed by retention purges and erasure requests (from the audit log)",
         )
         if self._audit_url:
             self._start_first_refresh()
@@ -96,18 +111,31 @@ class Governance:
             return
         log: Any = open_log(self._audit_url, log_id=None, settings=self.settings)
         try:
-            records = list(read_records(log, kinds=(KIND_CHANGE, KIND_KEY, KIND_INCIDENT)))
+            records = list(
+                read_records(log, kinds=(KIND_CHANGE, KIND_KEY, KIND_INCIDENT, KIND_ERASURE, KIND_PURGE))
+            )
         finally:
             log.close()
         self.changes.seed(sightings_from(records))
         self.access.seed(KeyPolicyState.from_records(records))
         self._open_incidents = open_count(fold(records).values())
+        disposed = disposed_content(records)
+        # Zero for this process's log until something is disposed: "nothing purged yet" is a value.
+        own = self.settings.resolved_audit_log_id
+        for disposal in _DISPOSAL.values():
+            disposed.setdefault((own, disposal), 0)
+        self._disposed = disposed
 
     def _start_first_refresh(self) -> None:
         def first() -> None:
             self._refresh.run_now()
 
         threading.Thread(target=first, name="llm-soc2-governance-seed", daemon=True).start()
+
+    def _observe_disposed(self, _options: CallbackOptions) -> Iterator[Observation]:
+        self._refresh.poke()
+        for (log_id, disposal), rows in self._disposed.items():
+            yield Observation(rows, {sc.ATTR_AUDIT_LOG_ID: log_id, sc.ATTR_AUDIT_DISPOSAL: disposal})
 
     def _observe_incidents(self, _options: CallbackOptions) -> Iterator[Observation]:
         self._refresh.poke()
@@ -128,3 +156,20 @@ class Governance:
     def shutdown(self, timeout: float = 10.0) -> bool:
         self.close()
         return True
+
+
+_DISPOSAL: dict[str, str] = {KIND_PURGE: "retention", KIND_ERASURE: "erasure"}
+
+
+def disposed_content(records: Iterable[AuditRecord]) -> dict[tuple[str, str], int]:
+    """Content rows removed, by log and disposal kind, from the completion records that purge and erase
+    append once they have removed content (their first record, before removal, carries no count)."""
+    totals: dict[tuple[str, str], int] = {}
+    for record in records:
+        disposal = _DISPOSAL.get(record.kind)
+        rows = record.attributes.get(ATTR_CONTENT_ROWS)
+        if disposal is None or type(rows) is not int:
+            continue
+        key = (record.log_id, disposal)
+        totals[key] = totals.get(key, 0) + rows
+    return totals

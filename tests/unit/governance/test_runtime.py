@@ -49,3 +49,40 @@ def test_without_an_audit_log_nothing_is_read(settings: Settings) -> None:
     pipeline.governance.refresh()  # a no-op
     assert pipeline.metric(sc.METRIC_INCIDENTS_OPEN) == []
     pipeline.tracer_provider.shutdown()
+
+
+def test_disposed_content_is_counted_from_purge_and_erasure_records(
+    settings: Settings, audit_log: AuditLog
+) -> None:
+    from datetime import timedelta
+
+    subject = "ab" * 8
+    audit_log.append(
+        [
+            AuditRecord(
+                kind="interaction",
+                time_unix_nano=1,
+                service=SERVICE,
+                subject=subject,
+                attributes={sc.GEN_AI_OPERATION_NAME: "chat"},
+                content={"input": "hello"},
+            ),
+            AuditRecord(kind="interaction", time_unix_nano=2, service=SERVICE, content={"input": "old"}),
+        ]
+    )
+    assert audit_log.erase(subject) == 1
+    assert audit_log.purge(timedelta(days=1)) == 1  # the remaining (ancient) record's content
+
+    pipeline = build_pipeline(settings, audit_url=settings.resolved_audit_url)
+    log_id = audit_log.write_log_id
+    wait_for(
+        lambda: sorted(pipeline.metric(sc.METRIC_AUDIT_CONTENT_DISPOSED), key=str)
+        == sorted(
+            [
+                ({sc.ATTR_AUDIT_LOG_ID: log_id, sc.ATTR_AUDIT_DISPOSAL: "erasure"}, 1),
+                ({sc.ATTR_AUDIT_LOG_ID: log_id, sc.ATTR_AUDIT_DISPOSAL: "retention"}, 1),
+            ],
+            key=str,
+        )
+    )
+    pipeline.tracer_provider.shutdown()
