@@ -82,11 +82,10 @@ _SERVICE_SHUTDOWN_TIMEOUT_S: Final = 10.0
 
 
 class Service(Protocol):
-    """A background worker the pipeline owns: bounded flush and shutdown, never raising."""
+    """A background worker the pipeline owns: bounded shutdown, never raising (``flush(timeout)`` too,
+    when it buffers anything)."""
 
-    def flush(self, timeout: float = ...) -> bool: ...
-
-    def shutdown(self, timeout: float = ...) -> bool: ...
+    def shutdown(self, timeout: float = ...) -> object: ...
 
 
 @dataclass
@@ -121,8 +120,11 @@ class Pipeline:
         """Export everything recorded so far. Never raises; False if something did not flush in time."""
         ok = _flush(self.span_processor, timeout_millis)
         for service in self.services:
+            flush = getattr(service, "flush", None)
+            if flush is None:
+                continue
             try:
-                ok = bool(service.flush(timeout_millis / 1000)) and ok
+                ok = bool(flush(timeout_millis / 1000)) and ok
             except Exception:
                 _log.exception("llm-soc2: flushing %s failed", type(service).__name__)
                 ok = False
@@ -224,6 +226,7 @@ def configure(
         _set_up_logs(pipeline, resource, logger_provider, log_exporters)
         _set_up_audit(pipeline)
         _set_up_governance(pipeline)
+        _set_up_drift(pipeline)
         if instrument:
             _instrument(pipeline)
         _current = pipeline
@@ -305,6 +308,29 @@ def _set_up_governance(pipeline: Pipeline) -> None:
         pipeline.span_processor.add_enricher(enricher)
     # Before the writer in shutdown order: its last records must reach the writer.
     pipeline.services.insert(0, governance)
+
+
+def _set_up_drift(pipeline: Pipeline) -> None:
+    """The online drift monitor: fed one feature record per interaction, tested on its own thread."""
+    settings = pipeline.settings
+    if not settings.drift_enabled or pipeline.span_processor is None:
+        return
+    try:
+        from llm_soc2.drift import DriftMonitor
+
+        writer = pipeline.audit_writer
+        monitor = DriftMonitor(
+            settings,
+            meter_provider=pipeline.meter_provider,
+            logger_provider=pipeline.logger_provider,
+            record_sink=writer.submit if writer is not None else None,
+        ).start()
+    except Exception:
+        _log.exception("llm-soc2: the drift monitor could not start; spans are exported without it")
+        return
+    pipeline.span_processor.add_sink(monitor.observe_interaction)
+    # Before the writer in shutdown order: its last drift events must reach the writer.
+    pipeline.services.insert(0, monitor)
 
 
 def _redacted_url(url: str) -> str:

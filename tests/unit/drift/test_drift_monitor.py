@@ -345,6 +345,12 @@ def test_a_shift_is_detected_and_reported_everywhere(tmp_path: Path) -> None:
     assert latency_detected[0].value == 1
     assert latency_detected[0].attributes[semconv.GEN_AI_REQUEST_MODEL] == "gpt-4o-mini"
     assert latency_detected[0].attributes[semconv.ATTR_DRIFT_TEST] == "ks+brown_forsythe"
+    # The labels the dashboards and alert rules query are the ones emitted.
+    from llm_soc2.provisioning.contract import METRICS
+
+    for spec in METRICS:
+        for point in points.get(spec.name, []) if spec.name.startswith("llm_soc2.drift.") else []:
+            assert set(spec.attributes) <= set(point.attributes), spec.name
     assert BaselineStore(tmp_path).load("day1").count > 80_000
 
 
