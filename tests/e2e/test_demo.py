@@ -35,8 +35,8 @@ def test_demo_records_the_sample_application(tmp_path: Path) -> None:
     spans = [json.loads(line) for line in (out / "spans.jsonl").read_text().splitlines()]
     names = Counter(s["name"] for s in spans if "gen_ai.operation.name" in s["attributes"])
     assert set(names) == {"chat gpt-4o-mini", "chat claude-sonnet-4-6", "embeddings text-embedding-3-small"}
-    # 7 sample-app chats, 1 after the key rotation, >= 2 around the prompt change and its approval.
-    assert names["chat gpt-4o-mini"] >= 10
+    # 7 sample-app chats, 600 of shifting traffic, 1 after the key rotation, >= 2 around the prompt change.
+    assert names["chat gpt-4o-mini"] >= 610
     assert names["chat claude-sonnet-4-6"] == 3
     assert names["embeddings text-embedding-3-small"] == 1
     assert all(s["scope"] == "llm_soc2" for s in spans if s["name"] in names)
@@ -47,6 +47,10 @@ def test_demo_records_the_sample_application(tmp_path: Path) -> None:
     assert "4111 1111 1111 1111" not in text
     assert "gen_ai_client_operation_duration_seconds_bucket" in (out / "metrics.prom").read_text()
     assert (out / "data").is_dir()
+
+    # The fleet-wide drift check over the audit log finds the half-way shift.
+    drift = json.loads((out / "drift-check.json").read_text())
+    assert drift["drift"] is True
 
     # The prompt change is flagged before its approval and cleared after it.
     approvals = [

@@ -78,6 +78,7 @@ def _steps() -> list[DemoStep]:
         DemoStep("OpenAI embeddings", app.openai_embeddings),
         DemoStep("Anthropic messages", app.anthropic_messages),
         DemoStep("Provider errors", app.provider_errors),
+        DemoStep("Traffic shift and drift detection", evidence.traffic_shift),
         DemoStep("API key rotation", evidence.key_rotation),
         DemoStep("Unapproved prompt change, then approval", evidence.prompt_change),
         DemoStep("Incident opened by an alert", evidence.incident_from_alert),

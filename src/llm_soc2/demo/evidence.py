@@ -58,6 +58,42 @@ def _log(settings: Settings) -> AuditLog:
     return AuditLog.open(log_id=settings.resolved_audit_log_id, settings=settings)
 
 
+def traffic_shift(ctx: DemoContext) -> str:
+    """600 support questions; half-way the answers get ~2.5x longer and injections and refusals more
+    frequent. The fleet-wide check over the audit log (``llm-soc2 drift check``) compares the halves,
+    and the online monitor runs the same change on simulated time to show its detection delay."""
+    from llm_soc2.drift.demo import demo_turns, detect_shift, simulate_shift
+
+    turns = demo_turns(600, seed=7)
+    split = datetime.now(UTC)
+    for number, turn in enumerate(turns):
+        if number == len(turns) // 2:
+            ctx.pipeline.force_flush()
+            split = datetime.now(UTC)
+        ctx.fake.openai.script(turn.reply())
+        ctx.openai.chat.completions.create(
+            model=OPENAI_MODEL,
+            messages=[
+                {"role": "system", "content": SUPPORT_PROMPT},
+                {"role": "user", "content": turn.prompt},
+            ],
+        )
+    ctx.pipeline.force_flush()
+    log = _log(ctx.settings)
+    try:
+        report = detect_shift(log, split)
+    finally:
+        log.close()
+    (ctx.out / "drift-check.json").write_text(report.to_json())
+    flagged = sorted({result.feature for result in report.flagged})
+    online = simulate_shift(seed=7)
+    first = f"{online.minutes[0]:.0f} min after the change" if online.minutes else "not detected"
+    return (
+        f"600 calls; drift check flags {', '.join(flagged) or 'nothing'} (drift-check.json); "
+        f"the online monitor, on simulated time, alerts {first}"
+    )
+
+
 def key_rotation(ctx: DemoContext) -> str:
     """The OpenAI key in use was issued 120 days ago (over the 90-day policy): rotate it."""
     import openai
