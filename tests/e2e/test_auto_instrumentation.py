@@ -167,3 +167,44 @@ def test_sdk_disabled_runs_the_app_untouched(
     assert "embeddings: 2 vectors" in output
     assert len(fake_provider.openai.requests) == 5
     assert receiver.raw == []
+
+
+def test_acceptance_app_exports_no_personal_data_secret_or_key(
+    receiver: OTLPHttpReceiver, tmp_path: Path
+) -> None:
+    """The acceptance scenario under ``opentelemetry-instrument`` with the SDK's own Anthropic tracing on:
+    nothing sensitive in the OTLP bytes, and each span says what was found and how risky it was."""
+    import runpy
+
+    app = runpy.run_path(str(ROOT / "examples" / "acceptance_app.py"))  # its constants; main() is not run
+
+    output = _run(
+        "acceptance_app",
+        receiver,
+        tmp_path,
+        {"ANTHROPIC_OPEN_TELEMETRY_TRACES_CONTENT_MODE": "content", "OTEL_LOGS_EXPORTER": "otlp"},
+    )
+    assert "4111 1111 1111 1111" in output  # the application itself sees the provider's answer
+    assert receiver.wait_for(lambda: len(_genai(receiver)) == 4)
+    raw = b"".join(receiver.raw)
+    for sensitive in (
+        "jane.doe@example.com",
+        "415 555 0134",
+        "536-22-8913",
+        "4111 1111 1111 1111",
+        "AKIAIOSFODNN7EXAMPLE",
+        app["OPENAI_KEY"],
+        app["ANTHROPIC_KEY"],
+        "customer-42",
+    ):
+        assert sensitive.encode() not in raw, sensitive
+    personal, leak, injection, pasted_key = _genai(receiver)
+    assert set(personal.attributes[semconv.PII_INPUT_TYPES]) == {"EMAIL", "PHONE", "US_SSN"}
+    assert personal.attributes[semconv.PII_OUTPUT_DETECTED] is False
+    assert set(leak.attributes[semconv.PII_OUTPUT_TYPES]) == {"CREDIT_CARD", "AWS_ACCESS_KEY"}
+    assert "data_leakage" in leak.attributes[semconv.RISK_CATEGORIES]
+    assert leak.attributes[semconv.RISK_LEVEL] in ("high", "critical")
+    assert "prompt_injection" in injection.attributes[semconv.RISK_CATEGORIES]
+    assert injection.attributes[semconv.RISK_LEVEL] in ("high", "critical")
+    assert pasted_key.attributes[semconv.PII_INPUT_TYPES] == ["CLIENT_API_KEY"]
+    assert "[CLIENT_API_KEY]" in pasted_key.attributes[semconv.GEN_AI_INPUT_MESSAGES]
