@@ -167,7 +167,8 @@ CHANGE_APPROVED_ON: Final = "llm_soc2.change.approved_on"  # ISO date from the r
 CHANGE_NOTE: Final = "llm_soc2.change.note"
 CHANGE_REGISTRY_SHA256: Final = "llm_soc2.change.registry.sha256"
 CHANGE_FIRST_SEEN: Final = "llm_soc2.change.first_seen"  # unix ns, on approvals of versions already seen
-CHANGE_UNAPPROVED_VERSIONS: Final = "llm_soc2.change.unapproved_versions"  # span: ("prompt:<hash>", "model:<name>")
+# span: ("prompt:<hash>", "model:<name>")
+CHANGE_UNAPPROVED_VERSIONS: Final = "llm_soc2.change.unapproved_versions"
 API_KEY_KNOWN: Final = "llm_soc2.api_key.known"  # span: fingerprint in the allow-list or registered
 API_KEY_EVENT: Final = "llm_soc2.api_key.event"  # "first_use" | "register" | "retire"
 API_KEY_REGISTERED_AT: Final = "llm_soc2.api_key.registered_at"  # unix ns the key was issued

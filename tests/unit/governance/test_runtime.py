@@ -76,13 +76,15 @@ def test_disposed_content_is_counted_from_purge_and_erasure_records(
     pipeline = build_pipeline(settings, audit_url=settings.resolved_audit_url)
     log_id = audit_log.write_log_id
     wait_for(
-        lambda: sorted(pipeline.metric(sc.METRIC_AUDIT_CONTENT_DISPOSED), key=str)
-        == sorted(
-            [
-                ({sc.ATTR_AUDIT_LOG_ID: log_id, sc.ATTR_AUDIT_DISPOSAL: "erasure"}, 1),
-                ({sc.ATTR_AUDIT_LOG_ID: log_id, sc.ATTR_AUDIT_DISPOSAL: "retention"}, 1),
-            ],
-            key=str,
+        lambda: (
+            sorted(pipeline.metric(sc.METRIC_AUDIT_CONTENT_DISPOSED), key=str)
+            == sorted(
+                [
+                    ({sc.ATTR_AUDIT_LOG_ID: log_id, sc.ATTR_AUDIT_DISPOSAL: "erasure"}, 1),
+                    ({sc.ATTR_AUDIT_LOG_ID: log_id, sc.ATTR_AUDIT_DISPOSAL: "retention"}, 1),
+                ],
+                key=str,
+            )
         )
     )
     pipeline.tracer_provider.shutdown()
