@@ -12,8 +12,11 @@ Known conventions, read by attribute name:
   ids, enums, our own hashes) is treated as content. Unknown means scrubbed, not trusted.
 
 JSON values keep their shape: the document is parsed, each string leaf scrubbed, and the document is
-re-serialised only when something changed. This module has no OpenTelemetry imports; it works on plain
-attribute mappings so the processor, the log-record processor and the tests share it.
+re-serialised only when something changed. Parsing and serialising use orjson (a few times faster than
+the standard library, which remains the fallback for what orjson refuses: NaN, lone surrogates, numbers
+out of range). Two differences show only in a document that is re-serialised: orjson reads an integer
+beyond 64 bits as a float, and writes NaN back as null. This module has no OpenTelemetry imports; it works on plain attribute mappings so the
+processor, the log-record processor and the tests share it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+import orjson
 
 from llm_soc2 import semconv as sc
 
@@ -115,10 +120,15 @@ GENAI_MARKER_ATTRIBUTES: Final = (
 )
 
 
+_GENAI_MARKERS: Final = frozenset(GENAI_MARKER_ATTRIBUTES)
+
+
 def is_genai(attributes: Mapping[str, Any] | None) -> bool:
     """Whether a span or event's attributes belong to an LLM interaction (any convention)."""
     if not attributes:
         return False
+    if type(attributes) is dict:  # every span goes through here: one C-level pass for a plain dict
+        return not _GENAI_MARKERS.isdisjoint(attributes)
     return any(key in attributes for key in GENAI_MARKER_ATTRIBUTES)
 
 
@@ -184,7 +194,18 @@ def _indexed_role(key: str, attributes: Mapping[str, Any]) -> str:
 
 
 def is_structural(key: str) -> bool:
-    return key in STRUCTURAL_ATTRIBUTES or key.endswith(_INDEXED_STRUCTURAL_SUFFIXES)
+    known = _structural.get(key)
+    if known is None:
+        known = key in STRUCTURAL_ATTRIBUTES or key.endswith(_INDEXED_STRUCTURAL_SUFFIXES)
+        if len(_structural) < _KEY_MEMO_LIMIT:
+            _structural[key] = known
+    return known
+
+
+# Attribute keys recur on every span: what each one is, is computed once. Bounded, so keys made from data
+# (indexed attributes of very long conversations) cannot grow it without end; past the bound it computes.
+_KEY_MEMO_LIMIT: Final = 4096
+_structural: dict[str, bool] = {}
 
 
 def extract(attributes: Mapping[str, Any], *, all_strings: bool = True) -> ExtractedContent:
@@ -196,7 +217,8 @@ def extract(attributes: Mapping[str, Any], *, all_strings: bool = True) -> Extra
     """
     out = ExtractedContent()
     for key, value in attributes.items():
-        if isinstance(value, str):
+        kind = type(value)
+        if kind is str or isinstance(value, str):
             if key in _JSON_CONTENT:
                 direction, role = _JSON_CONTENT[key]
                 _extract_json(out, key, value, direction, role)
@@ -204,6 +226,8 @@ def extract(attributes: Mapping[str, Any], *, all_strings: bool = True) -> Extra
                 doc = Document(key, value, "text")
                 out.documents[key] = doc
                 out.leaves.append(Leaf(value, _direction_of(key), _indexed_role(key, attributes), key))
+        elif kind is int or kind is float or kind is bool:
+            continue  # the common case, decided without the abstract Sequence check below
         elif isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
             if not value or is_structural(key) or not isinstance(value[0], str):
                 continue
@@ -247,9 +271,25 @@ def _is_known_content_key(key: str) -> bool:
     )
 
 
+def loads(raw: str) -> Any:
+    """JSON text to Python values (orjson, or the standard library for what orjson refuses)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, non-ASCII kept as is (orjson, or the standard library for what orjson refuses)."""
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def _extract_json(out: ExtractedContent, key: str, raw: str, direction: str, role: str) -> None:
     try:
-        parsed = json.loads(raw)
+        parsed = loads(raw)
     except (ValueError, RecursionError):
         out.documents[key] = Document(key, raw, "text")
         out.leaves.append(Leaf(raw, direction, role, key))
@@ -275,19 +315,21 @@ def _walk(leaves: list[Leaf], node: Any, key: str, direction: str, role: str, de
         if node.get("type") == "tool_call_response":
             role = ROLE_TOOL
         for k, v in node.items():
-            if isinstance(v, str):
+            kind = type(v)  # parsed JSON holds exact types: the isinstance checks are for the rest
+            if kind is str or isinstance(v, str):
                 if k in _JSON_STRUCTURAL_KEYS:
                     continue
                 # Tool-call arguments are often a JSON string themselves: scrubbed as text, which is safe
                 # (detectors see through the quoting) and keeps the string byte-compatible.
                 leaves.append(Leaf(v, direction, role, key, node, k))
-            elif isinstance(v, dict | list):
+            elif kind is dict or kind is list or isinstance(v, dict | list):
                 _walk(leaves, v, key, direction, role, depth + 1)
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            if isinstance(v, str):
+            kind = type(v)
+            if kind is str or isinstance(v, str):
                 leaves.append(Leaf(v, direction, role, key, node, i))
-            elif isinstance(v, dict | list):
+            elif kind is dict or kind is list or isinstance(v, dict | list):
                 _walk(leaves, v, key, direction, role, depth + 1)
 
 
@@ -323,7 +365,7 @@ def write_back(
             removed.append(key)
         elif doc.changed:
             if doc.kind == "json":
-                attributes[key] = json.dumps(doc.value, ensure_ascii=False, separators=(",", ":"))
+                attributes[key] = dumps(doc.value)
             elif doc.kind == "seq":
                 attributes[key] = tuple(doc.value)
             else:
@@ -360,8 +402,8 @@ def parsed_content(attributes: Mapping[str, Any]) -> dict[str, Any]:
         value = attributes.get(key)
         if isinstance(value, str):
             try:
-                content[key] = json.loads(value)
-            except ValueError:
+                content[key] = loads(value)
+            except (ValueError, RecursionError):
                 content[key] = value
     for key, value in attributes.items():
         if key not in content and key not in _JSON_CONTENT and is_content_only_key(key):
@@ -370,8 +412,19 @@ def parsed_content(attributes: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def is_content_only_key(key: str) -> bool:
-    if is_structural(key):
-        return False
+    """Whether ``key`` holds content and nothing else (prompts and completions in any convention)."""
+    known = _content_only.get(key)
+    if known is None:
+        known = not is_structural(key) and _content_only_key(key)
+        if len(_content_only) < _KEY_MEMO_LIMIT:
+            _content_only[key] = known
+    return known
+
+
+_content_only: dict[str, bool] = {}
+
+
+def _content_only_key(key: str) -> bool:
     return key.startswith(
         (
             sc.OPENLLMETRY_PROMPT_PREFIX,

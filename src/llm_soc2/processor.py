@@ -20,16 +20,19 @@ copy and ``llm_soc2.scrub.error`` says why. Nothing here raises into the applica
 from __future__ import annotations
 
 import logging
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from opentelemetry import metrics
 from opentelemetry.context import Context
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import Link, Status
+from opentelemetry.util.types import AttributeValue
 
 from llm_soc2 import content as ct
 from llm_soc2 import semconv as sc
@@ -96,6 +99,66 @@ class _ScrubbedSpan(ReadableSpan):
         return self._dropped[2]
 
 
+class _CounterTally:
+    """A counter summed here and read by the SDK when metrics are collected (an ObservableCounter).
+
+    A synchronous ``Counter.add`` cleans, copies and hashes its attributes on every call, about as much
+    CPU as scrubbing a clean prompt; an increment here is one dict update under a lock. Exporters see the
+    same thing: a monotonic sum with the same name, unit and attributes (``labels``, in that order, with
+    the values given to ``add``). Past ``LIMIT`` distinct attribute sets, further ones are counted under
+    ``otel.metric.overflow``, as the SDK does past its own cardinality limit.
+    """
+
+    LIMIT: Final = 2000
+    _OVERFLOW: Final[tuple[AttributeValue, ...]] = ("\x00overflow",)
+
+    def __init__(
+        self, meter: metrics.Meter, name: str, unit: str, description: str, labels: tuple[str, ...]
+    ) -> None:
+        self._labels = labels
+        self._totals: dict[tuple[AttributeValue, ...], int] = {}
+        self._lock = threading.Lock()
+        meter.create_observable_counter(name, [self._observe], unit, description)
+
+    def add(self, amount: int, values: tuple[AttributeValue, ...] = ()) -> None:
+        with self._lock:
+            totals = self._totals
+            if values not in totals and len(totals) >= self.LIMIT:
+                values = self._OVERFLOW
+            totals[values] = totals.get(values, 0) + amount
+
+    def _observe(self, options: metrics.CallbackOptions) -> list[metrics.Observation]:
+        with self._lock:
+            totals = list(self._totals.items())
+        return [metrics.Observation(total, self._attributes(values)) for values, total in totals]
+
+    def _attributes(self, values: tuple[AttributeValue, ...]) -> dict[str, AttributeValue]:
+        if values is self._OVERFLOW:
+            return {"otel.metric.overflow": True}
+        # Fewer values than labels only for the start-up zero, which has no attributes at all.
+        return dict(zip(self._labels, values, strict=False))
+
+
+# One tally per meter and name: a second processor on the same MeterProvider shares the first one's
+# instrument (the SDK registers an instrument name once per meter), so it must share its totals too.
+_tallies: weakref.WeakKeyDictionary[metrics.Meter, dict[str, _CounterTally]] = weakref.WeakKeyDictionary()
+_tallies_lock = threading.Lock()
+
+
+def _tally_for(
+    meter: metrics.Meter, name: str, unit: str, description: str, labels: tuple[str, ...]
+) -> _CounterTally:
+    with _tallies_lock:
+        by_name = _tallies.setdefault(meter, {})
+        tally = by_name.get(name)
+        if tally is None:
+            tally = by_name[name] = _CounterTally(meter, name, unit, description, labels)
+        return tally
+
+
+_BASE_LABELS: Final = (sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_REQUEST_MODEL, sc.GEN_AI_OPERATION_NAME)
+
+
 class _Instruments:
     # Key fingerprints and template hashes are few in a healthy deployment; a flood of new ones (a
     # templating bug, a key per request) must not become a flood of series.
@@ -105,14 +168,43 @@ class _Instruments:
         self.key_cap = LabelCap(self._LABEL_LIMIT)
         self.template_cap = LabelCap(self._LABEL_LIMIT)
         meter = metrics.get_meter(sc.INSTRUMENTATION_SCOPE, meter_provider=meter_provider)
-        self.spans = meter.create_counter(sc.METRIC_SPANS_PROCESSED, "{span}", "GenAI spans processed")
-        self.interactions = meter.create_counter(
-            sc.METRIC_INTERACTIONS, "{interaction}", "LLM interactions by model, key, template and outcome"
+        self.spans = _tally_for(
+            meter, sc.METRIC_SPANS_PROCESSED, "{span}", "GenAI spans processed", _BASE_LABELS
         )
-        self.pii = meter.create_counter(sc.METRIC_PII_FINDINGS, "{finding}", "PII and secret findings")
-        self.risk = meter.create_counter(sc.METRIC_RISK_EVENTS, "{event}", "Risk categories flagged")
-        self.failures = meter.create_counter(
-            sc.METRIC_SCRUB_FAILURES, "{failure}", "Content dropped because it could not be scrubbed"
+        self.interactions = _tally_for(
+            meter,
+            sc.METRIC_INTERACTIONS,
+            "{interaction}",
+            "LLM interactions by model, key, template and outcome",
+            (
+                *_BASE_LABELS,
+                sc.ERROR_TYPE,
+                sc.RISK_LEVEL,
+                sc.API_KEY_FINGERPRINT,
+                sc.PROMPT_TEMPLATE_HASH,
+                sc.CHANGE_APPROVED,
+            ),
+        )
+        self.pii = _tally_for(
+            meter,
+            sc.METRIC_PII_FINDINGS,
+            "{finding}",
+            "PII and secret findings",
+            (*_BASE_LABELS, sc.ATTR_PII_TYPE, sc.ATTR_DIRECTION, sc.ATTR_SCRUB_ACTION),
+        )
+        self.risk = _tally_for(
+            meter,
+            sc.METRIC_RISK_EVENTS,
+            "{event}",
+            "Risk categories flagged",
+            (*_BASE_LABELS, sc.ATTR_RISK_CATEGORY, sc.ATTR_RISK_LEVEL),
+        )
+        self.failures = _tally_for(
+            meter,
+            sc.METRIC_SCRUB_FAILURES,
+            "{failure}",
+            "Content dropped because it could not be scrubbed",
+            (sc.ATTR_ERROR_KIND,),
         )
         # Zero at start-up, so "telemetry missing" alerts see a live process that has had no traffic yet.
         self.spans.add(0)
@@ -204,7 +296,8 @@ class LLMSpanProcessor(SpanProcessor):
                 self._log_once("export-start", "export processor failed in on_start")
 
     def on_end(self, span: ReadableSpan) -> None:
-        if not ct.is_genai(span.attributes):
+        attributes = _plain(span.attributes)
+        if not ct.is_genai(attributes):
             self._forward(span)
             return
         try:
@@ -213,7 +306,7 @@ class LLMSpanProcessor(SpanProcessor):
         except Exception:
             self._log_once("drop-span", "duplicate-span check failed")
         started = time.perf_counter()
-        exported = self._process(span)
+        exported = self._process(span, attributes)
         self._forward(exported)
         try:
             self.instruments.duration.record(time.perf_counter() - started)
@@ -246,9 +339,9 @@ class LLMSpanProcessor(SpanProcessor):
             except Exception:
                 self._log_once("export-end", "export processor failed in on_end")
 
-    def _process(self, span: ReadableSpan) -> ReadableSpan:
+    def _process(self, span: ReadableSpan, attributes: dict[str, Any] | None = None) -> ReadableSpan:
         try:
-            interaction, events, status = self._scrub_and_classify(span)
+            interaction, events, status = self._scrub_and_classify(span, attributes)
         except Exception as exc:  # fail closed
             reason = f"{type(exc).__name__}"
             self._log_once("scrub:" + reason, "scrubbing a GenAI span failed; its content was dropped")
@@ -273,8 +366,10 @@ class LLMSpanProcessor(SpanProcessor):
         results = many(texts) if many is not None else [scrubber.scrub(text) for text in texts]
         return [(r.text, r.error, r.findings) for r in results]
 
-    def _scrub_and_classify(self, span: ReadableSpan) -> tuple[ProcessedInteraction, Sequence[Event], Status]:
-        original = span.attributes or {}
+    def _scrub_and_classify(
+        self, span: ReadableSpan, attributes: dict[str, Any] | None = None
+    ) -> tuple[ProcessedInteraction, Sequence[Event], Status]:
+        original = attributes if attributes is not None else _plain(span.attributes)
         attributes, extracted, findings, removed = ct.scrub_attributes(original, self._scrub_texts)
         errors: list[str] = []
         if removed:
@@ -367,46 +462,36 @@ class LLMSpanProcessor(SpanProcessor):
         try:
             inst = self.instruments
             attrs = interaction.attributes
-            base = {
-                sc.GEN_AI_PROVIDER_NAME: str(
-                    attrs.get(sc.GEN_AI_PROVIDER_NAME, attrs.get(sc.GEN_AI_SYSTEM, ""))
-                ),
-                sc.GEN_AI_REQUEST_MODEL: str(attrs.get(sc.GEN_AI_REQUEST_MODEL, "")),
-                sc.GEN_AI_OPERATION_NAME: str(attrs.get(sc.GEN_AI_OPERATION_NAME, "")),
-            }
+            base = (
+                str(attrs.get(sc.GEN_AI_PROVIDER_NAME, attrs.get(sc.GEN_AI_SYSTEM, ""))),
+                str(attrs.get(sc.GEN_AI_REQUEST_MODEL, "")),
+                str(attrs.get(sc.GEN_AI_OPERATION_NAME, "")),
+            )
             inst.spans.add(1, base)
             assessment = interaction.assessment
             level = assessment.level if assessment is not None else "unknown"
             inst.interactions.add(
                 1,
-                {
-                    **base,
-                    sc.ERROR_TYPE: str(attrs.get(sc.ERROR_TYPE, "")),
-                    sc.RISK_LEVEL: level,
-                    sc.API_KEY_FINGERPRINT: inst.key_cap(str(attrs.get(sc.API_KEY_FINGERPRINT, ""))),
-                    sc.PROMPT_TEMPLATE_HASH: inst.template_cap(str(attrs.get(sc.PROMPT_TEMPLATE_HASH, ""))),
-                    sc.CHANGE_APPROVED: str(attrs.get(sc.CHANGE_APPROVED, "unknown")).lower(),
-                },
+                (
+                    *base,
+                    str(attrs.get(sc.ERROR_TYPE, "")),
+                    level,
+                    inst.key_cap(str(attrs.get(sc.API_KEY_FINGERPRINT, ""))),
+                    inst.template_cap(str(attrs.get(sc.PROMPT_TEMPLATE_HASH, ""))),
+                    str(attrs.get(sc.CHANGE_APPROVED, "unknown")).lower(),
+                ),
             )
             for (direction, entity, action), count in interaction.finding_counts.items():
-                inst.pii.add(
-                    count,
-                    {
-                        **base,
-                        sc.ATTR_PII_TYPE: entity,
-                        sc.ATTR_DIRECTION: direction,
-                        sc.ATTR_SCRUB_ACTION: action,
-                    },
-                )
+                inst.pii.add(count, (*base, entity, direction, action))
             if assessment is not None:
                 for category in assessment.categories:
-                    inst.risk.add(1, {**base, sc.ATTR_RISK_CATEGORY: category, sc.ATTR_RISK_LEVEL: level})
+                    inst.risk.add(1, (*base, category, level))
         except Exception:
             self._log_once("metrics", "recording processor metrics failed")
 
     def _count_failure(self, kind: str) -> None:
         try:
-            self.instruments.failures.add(1, {sc.ATTR_ERROR_KIND: kind})
+            self.instruments.failures.add(1, (kind,))
         except Exception:
             self._log_once("metrics", "recording processor metrics failed")
 
@@ -422,7 +507,7 @@ class LLMSpanProcessor(SpanProcessor):
             resource=span.resource,
             attributes=attributes,
             events=tuple(events),
-            links=tuple(self._scrub_links(span.links)),
+            links=self._scrub_links(span.links),
             kind=span.kind,
             status=status,
             start_time=span.start_time,
@@ -430,7 +515,12 @@ class LLMSpanProcessor(SpanProcessor):
             instrumentation_scope=span.instrumentation_scope,
         )
 
-    def _scrub_links(self, links: Sequence[Link]) -> Iterable[Link]:
+    def _scrub_links(self, links: Sequence[Link]) -> tuple[Link, ...]:
+        if not links:
+            return ()
+        return tuple(self._scrubbed_links(links))
+
+    def _scrubbed_links(self, links: Sequence[Link]) -> Iterable[Link]:
         for link in links:
             if not link.attributes:
                 yield link
@@ -471,6 +561,19 @@ class LLMSpanProcessor(SpanProcessor):
         _log.warning(
             "llm-soc2: %s (further errors of this kind are counted, not logged)", message, exc_info=True
         )
+
+
+def _plain(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A plain dict of a span's attributes. ``ReadableSpan.attributes`` is a read-only proxy over the SDK's
+    ``BoundedAttributes``, whose every lookup and iteration step runs Python code (a missing key raises
+    and catches ``KeyError``); its ``copy()`` is one C-level dict copy."""
+    if attributes is None:
+        return {}
+    try:
+        copied = attributes.copy()  # type: ignore[attr-defined]
+    except Exception:
+        copied = None
+    return copied if type(copied) is dict else dict(attributes)
 
 
 def _tally(findings: Iterable[Finding], direction: str, counts: dict[tuple[str, str, str], int]) -> None:
@@ -524,11 +627,9 @@ def _set_risk(attributes: dict[str, Any], assessment: Assessment) -> None:
 def _json_object(value: Any) -> Mapping[str, object] | None:
     if not isinstance(value, str) or not value:
         return None
-    import json
-
     try:
-        parsed = json.loads(value)
-    except ValueError:
+        parsed = ct.loads(value)
+    except (ValueError, RecursionError):
         return None
     return parsed if isinstance(parsed, dict) else None
 

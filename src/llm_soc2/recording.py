@@ -36,15 +36,28 @@ def split_content(attributes: Mapping[str, Any]) -> tuple[dict[str, Any], dict[s
     """Separate content (prompts, responses, tool definitions in any convention) from the rest."""
     plain: dict[str, Any] = {}
     content: dict[str, Any] = {}
+    targets = _targets
     for key, value in attributes.items():
-        target = _CONTENT_KEYS.get(key)
-        if target is not None:
+        target = targets.get(key)
+        if target is None:
+            target = _content_target(key)
+        if target:
             content[target] = value
-        elif ct.is_content_only_key(key):
-            content[key] = value
         else:
             plain[key] = value
     return plain, content
+
+
+def _content_target(key: str) -> str:
+    """The key under which ``key``'s value goes into the record's content; "" when it is not content."""
+    target = _CONTENT_KEYS.get(key) or (key if ct.is_content_only_key(key) else "")
+    if len(_targets) < _TARGETS_LIMIT:  # attribute keys recur on every span: decided once per key
+        _targets[key] = target
+    return target
+
+
+_TARGETS_LIMIT: Final = 4096
+_targets: dict[str, str] = {}
 
 
 def interaction_record(interaction: ProcessedInteraction, *, with_raw_content: bool = False) -> AuditRecord:

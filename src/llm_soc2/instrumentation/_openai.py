@@ -199,19 +199,47 @@ def _chat_output(message: object, finish: str | None) -> dict[str, Any]:
     return m.output_message(parts, finish)
 
 
-def _usage(data: ResponseData, usage: object, input_key: str, output_key: str) -> None:
+# Where each API keeps its token details (chat: prompt_/completion_tokens_details, responses: input_/
+# output_tokens_details); the other API's name is the fallback for providers that mix them.
+_CHAT_DETAILS: Final = (("prompt_tokens_details", "input_tokens_details"),
+                        ("completion_tokens_details", "output_tokens_details"))  # fmt: skip
+_RESPONSES_DETAILS: Final = (("input_tokens_details", "prompt_tokens_details"),
+                             ("output_tokens_details", "completion_tokens_details"))  # fmt: skip
+
+
+def _details(usage: object, names: tuple[str, str]) -> Any:
+    """The first of ``names`` that ``usage`` has, set or not. The API's own name comes first, so a client
+    model never looks up the other one: a missing attribute costs a raised and caught exception."""
+    for name in names:
+        if isinstance(usage, Mapping):
+            if name in usage:
+                return usage[name]
+        else:
+            value = getattr(usage, name, m.MISSING)
+            if value is not m.MISSING:
+                return value
+    return None
+
+
+def _usage(
+    data: ResponseData,
+    usage: object,
+    input_key: str,
+    output_key: str,
+    details: tuple[tuple[str, str], tuple[str, str]] = _CHAT_DETAILS,
+) -> None:
     if usage is None:
         return
     data.input_tokens = integer(m.get(usage, input_key))
     data.output_tokens = integer(m.get(usage, output_key))
-    input_details = m.get(usage, "prompt_tokens_details") or m.get(usage, "input_tokens_details")
+    input_details = _details(usage, details[0])
     cached = integer(m.get(input_details, "cached_tokens"))
     if cached:
         data.cache_read_tokens = cached
     written = integer(m.get(input_details, "cache_write_tokens"))
     if written:
         data.cache_creation_tokens = written
-    output_details = m.get(usage, "completion_tokens_details") or m.get(usage, "output_tokens_details")
+    output_details = _details(usage, details[1])
     reasoning = integer(m.get(output_details, "reasoning_tokens"))
     if reasoning:
         data.reasoning_tokens = reasoning
@@ -462,7 +490,7 @@ def _response_data(body: object, capture: bool) -> ResponseData:
     finish = _response_finish(body)
     if finish:
         data.finish_reasons = [finish]
-    _usage(data, m.get(body, "usage"), "input_tokens", "output_tokens")
+    _usage(data, m.get(body, "usage"), "input_tokens", "output_tokens", _RESPONSES_DETAILS)
     if capture:
         data.output_messages = [m.output_message(_output_parts(m.get(body, "output")), finish)]
     return data

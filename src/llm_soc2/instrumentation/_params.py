@@ -44,6 +44,8 @@ def set_numbers(
     attributes: dict[str, AttributeValue], kwargs: Mapping[str, Any], table: Mapping[str, str]
 ) -> None:
     """``attributes[key] = kwargs[name]`` for each number given, by the ``name -> key`` table."""
+    if kwargs.keys().isdisjoint(table):  # most calls give none of them: one set operation
+        return
     for name, key in table.items():
         value = number(kwargs.get(name))
         if value is not None:

@@ -40,11 +40,16 @@ _TRUNCATION_MARKER: Final = "…[{n} characters truncated]"
 _MIN_CUT: Final = 16  # strings shorter than this are never cut
 
 
-_MISSING: Final = object()
+MISSING: Final = object()  # getattr's default: tells an absent attribute from one set to None
+_MISSING: Final = MISSING
 
 
 def get(obj: object, key: str) -> Any:
     """``obj[key]`` for a mapping, ``obj.key`` for an object (a client model); ``None`` when absent."""
+    if type(obj) is dict:
+        return obj.get(key)
+    if obj is None:  # an absent sub-object (usage details ...): no attribute lookup, no Mapping check
+        return None
     if isinstance(obj, dict):
         return obj.get(key)
     value = getattr(obj, key, _MISSING)

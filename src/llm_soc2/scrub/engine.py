@@ -9,6 +9,16 @@ How a text is scanned:
    candidate goes through its detector's validator (Luhn, mod-97, ``phonenumbers``, ``ipaddress`` ...).
 4. Overlapping findings are resolved to one finding per value (``resolve``).
 
+The texts of one span (every message part, the system instructions, the response) are scanned in one
+pass: their views are joined by ``JOIN`` and steps 2-3 run once over the whole, which saves the fixed
+cost of a scan per text. Nothing can match across the join: between two line breaks it holds a byte
+that is not UTF-8, which no RE2 pattern (in RE2's default UTF-8 mode) can match, not even ``.`` or a
+negated class. The line breaks stand in for the start and end of each text: a guard such as
+``(?:^|[^0-9])`` or ``(?:[^0-9]|$)`` takes a line break where it would have taken the text's edge, and
+validators see context from their own text only. ``joinable`` checks, when the engine is built, that
+every anchor of every pattern is such a guard; an engine with a pattern that uses ``^`` or ``$``
+otherwise scans each text on its own.
+
 Why this cannot backtrack: RE2 (and its ``Set``) runs automata, not backtracking, so each pass is linear
 in the text whatever the pattern or the input. A ``Set`` whose DFA cache fills up resets it and carries
 on; should its automaton still give up, a sentinel pattern that matches every text goes missing from
@@ -35,7 +45,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from re2 import _re2
 
@@ -47,17 +57,22 @@ from llm_soc2.scrub.detector import (
     Detector,
 )
 from llm_soc2.scrub.detectors.client_key import ClientApiKeyDetector, key_literals
-from llm_soc2.scrub.view import INVISIBLE_CLASS, Unscrubbable, View, compact, make_view
+from llm_soc2.scrub.view import INVISIBLE_CLASS, Unscrubbable, View, compact, view_bytes
 
 # The standard library's regex parser (no public name, no stubs): it reads RE2's syntax for every construct a
 # detector may use, and gives the bounds of a match's length.
 _sre_parser: Any = importlib.import_module("re._parser")
+_sre: Any = importlib.import_module("re._constants")
 _UNANCHORED = _re2.RE2.Anchor.UNANCHORED
 _ANCHOR_BOTH = _re2.RE2.Anchor.ANCHOR_BOTH
 _ANCHOR_START = _re2.RE2.Anchor.ANCHOR_START
 _PATTERN_MAX_MEM = 8 << 20
 _SET_MAX_MEM = 64 << 20
 _DEADLINE_EVERY = 16  # candidates between two clock reads
+# Between the views of two texts scanned together (see the module docstring).
+JOIN: Final = b"\n\xff\n"
+_HAS_INVISIBLE = re.compile(rb"[" + INVISIBLE_CLASS + rb"]")
+_PREFILTER_LITERALS = 16
 
 
 class PatternError(ValueError):
@@ -131,6 +146,122 @@ def compile_extension(detector: Detector) -> tuple[_re2.RE2 | None, int]:
     return compile_pattern(detector.extension, extension=True), limit
 
 
+# --------------------------------------------------------------------------------------------------
+# Joined scans: which patterns may scan several texts at once
+# --------------------------------------------------------------------------------------------------
+_START_ANCHORS: Final = frozenset({_sre.AT_BEGINNING, _sre.AT_BEGINNING_STRING})
+_END_ANCHORS: Final = frozenset({_sre.AT_END, _sre.AT_END_STRING})
+_NEWLINE_CATEGORIES: Final = frozenset(
+    {_sre.CATEGORY_SPACE, _sre.CATEGORY_NOT_DIGIT, _sre.CATEGORY_NOT_WORD, _sre.CATEGORY_LINEBREAK}
+)
+
+
+def joinable(pattern: str) -> bool:
+    """Whether ``pattern`` finds the same values in texts joined by ``JOIN`` as in each text alone.
+
+    True when every ``^``/``\\A`` opens a branch alternative that has a twin in which one character that
+    takes a line break stands in for the anchor (``(?:^|[^0-9])``), and every ``$`` likewise closes one
+    (``(?:[^0-9.]|\\.[^0-9]|\\.$|$)``). At the join, the twin matches the line break exactly where the
+    anchor would have matched the text's edge. Anything else (a bare ``^``, an anchor inside a repetition)
+    is not joinable, and the engine then scans each text on its own.
+    """
+    try:
+        return _anchors_covered(list(_sre_parser.parse(pattern)))
+    except (re.error, OverflowError, RecursionError, TypeError, ValueError):
+        return False
+
+
+def _anchors_covered(items: list[Any]) -> bool:
+    for op, arg in items:
+        if op is _sre.AT:
+            if arg in _START_ANCHORS or arg in _END_ANCHORS:
+                return False
+        elif op is _sre.BRANCH:
+            alternatives = [list(alternative) for alternative in arg[1]]
+            for alternative in alternatives:
+                if not _alternative_covered(alternative, alternatives):
+                    return False
+        elif op is _sre.SUBPATTERN:
+            if not _anchors_covered(list(arg[3])):
+                return False
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT):
+            if not _anchors_covered(list(arg[2])):
+                return False
+        elif op in (_sre.ASSERT, _sre.ASSERT_NOT, _sre.ATOMIC_GROUP, _sre.GROUPREF_EXISTS):
+            return False  # not RE2 syntax anyway
+    return True
+
+
+def _alternative_covered(alternative: list[Any], alternatives: list[list[Any]]) -> bool:
+    if alternative and alternative[0][0] is _sre.AT and alternative[0][1] in _START_ANCHORS:
+        rest = alternative[1:]
+        return _anchors_covered(rest) and any(
+            len(other) == len(alternative) and other[1:] == rest and _takes_newline(other[0])
+            for other in alternatives
+        )
+    if alternative and alternative[-1][0] is _sre.AT and alternative[-1][1] in _END_ANCHORS:
+        rest = alternative[:-1]
+        return _anchors_covered(rest) and any(
+            len(other) == len(alternative) and other[:-1] == rest and _takes_newline(other[-1])
+            for other in alternatives
+        )
+    return _anchors_covered(alternative)
+
+
+def _takes_newline(item: tuple[Any, Any]) -> bool:
+    """Whether one parsed regex item matches exactly one character and accepts ``"\\n"``."""
+    op, arg = item
+    if op is _sre.LITERAL:
+        return bool(arg == 0x0A)
+    if op is _sre.NOT_LITERAL:
+        return bool(arg != 0x0A)
+    if op is not _sre.IN:
+        return False
+    negate = hit = False
+    for member, value in arg:
+        if member is _sre.NEGATE:
+            negate = True
+        elif member is _sre.LITERAL:
+            hit = hit or value == 0x0A
+        elif member is _sre.RANGE:
+            hit = hit or value[0] <= 0x0A <= value[1]
+        elif member is _sre.CATEGORY:
+            hit = hit or value in _NEWLINE_CATEGORIES
+        else:
+            return False
+    return hit != negate
+
+
+# --------------------------------------------------------------------------------------------------
+# The engine
+# --------------------------------------------------------------------------------------------------
+class _Joined:
+    """The views of several texts joined by ``JOIN``: ``starts[i]``/``ends[i]`` bound the i-th view in
+    ``data``, ``owners[i]`` is its text's position in the caller's list, ``compacted[i]`` maps a compacted
+    view back to its text (views without invisible characters map one to one)."""
+
+    __slots__ = ("compacted", "data", "ends", "owners", "starts")
+
+    def __init__(
+        self, data: bytes, parts: list[bytes], owners: list[int], compacted: dict[int, View]
+    ) -> None:
+        self.data = data
+        self.owners = owners
+        self.compacted = compacted
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        position = 0
+        for part in parts:
+            self.starts.append(position)
+            position += len(part)
+            self.ends.append(position)
+            position += len(JOIN)
+
+    def to_text(self, segment: int, start: int, end: int) -> tuple[int, int]:
+        view = self.compacted.get(segment)
+        return (start, end) if view is None else view.to_text(start, end)
+
+
 class Engine:
     """Compiled scan over a fixed set of detectors. Immutable after construction, so thread-safe."""
 
@@ -155,46 +286,121 @@ class Engine:
         self._set = regex_set
         self._client_detector = next((d for d in self.detectors if isinstance(d, ClientApiKeyDetector)), None)
         self._by_entity = {d.entity: d for d in self.detectors}
+        # Strongest detector first (see ``scan_many``); a pattern's position in this order never changes.
+        self._rank = {
+            index: (-compiled.detector.priority, index) for index, compiled in enumerate(self._compiled)
+        }
+        self.joinable = all(joinable(pattern) for detector in self.detectors for pattern in detector.patterns)
 
     def detector_for(self, entity: str) -> Detector | None:
         return self._by_entity.get(entity)
 
     def view(self, text: str) -> tuple[View, list[int]]:
         """The (compacted if needed) view of ``text`` and the indices of the patterns that match in it."""
-        view = make_view(text)
-        hits = self._set.Match(view.data)
-        if self._invisible in hits:
-            view = compact(view)
-            hits = self._set.Match(view.data)
-        if self._sentinel not in hits:
-            raise Unscrubbable("pattern set failed (out of memory)")
-        return view, [i for i in hits if i != self._invisible and i != self._sentinel]
+        joined, hits, failed = self._views([text])
+        if joined is None:
+            raise failed[0]
+        return joined.compacted.get(0) or View(joined.data), hits
 
     def scan(self, text: str, deadline: float, client_keys: ClientKeys | None = None) -> list[Candidate]:
         """Every validated candidate in ``text``, positions in the original text (not yet resolved)."""
-        view, hits = self.view(text)
-        data = view.data
-        candidates: list[Candidate] = []
-        accepted: list[tuple[int, int]] = []  # value spans found so far (view positions), sorted
-        if client_keys is not None and self._client_detector is not None:
-            compiled = _Compiled(self._client_detector, client_keys.regex, False)
-            self._extract(compiled, data, view, candidates, accepted, deadline)
+        (found,) = self.scan_many([text], deadline, client_keys)
+        if isinstance(found, Unscrubbable):
+            raise found
+        return found
+
+    def scan_many(
+        self, texts: Sequence[str], deadline: float, client_keys: ClientKeys | None = None
+    ) -> list[list[Candidate] | Unscrubbable]:
+        """``scan`` for several texts in one pass (``joinable`` engines only, or one text at a time).
+
+        Per text: its candidates, or the ``Unscrubbable`` that refuses it (lone surrogates, binary
+        content), which does not affect the others. Raises ``Unscrubbable`` when the pattern set gave up
+        and ``ScrubTimeout`` past the deadline: both concern every text of the pass.
+        """
+        if len(texts) > 1 and not self.joinable:
+            raise ValueError("this engine scans one text at a time")
+        joined, hits, failed = self._views(texts)
+        out: list[list[Candidate] | Unscrubbable] = [[] for _ in texts]
+        for position, error in failed.items():
+            out[position] = error
+        if joined is None:
+            return out
+        keys = (
+            client_keys
+            if client_keys is not None
+            and self._client_detector is not None
+            and client_keys.may_occur(joined.data)
+            else None
+        )
+        if not hits and keys is None:
+            return out  # clean text: the common case stops here
+        found: list[list[Candidate]] = [[] for _ in joined.owners]
+        accepted: list[tuple[int, int]] = []  # value spans found so far (joined positions), sorted
+        if keys is not None and self._client_detector is not None:
+            compiled = _Compiled(self._client_detector, keys.regex, False)
+            self._extract(compiled, joined, found, accepted, deadline)
         # Stronger detectors first: a weaker one's candidate inside a value already found would lose the
         # overlap anyway (a phone-shaped run inside a card number), so it is not even validated.
-        for index in sorted(hits, key=lambda i: (-self._compiled[i].detector.priority, i)):
-            self._extract(self._compiled[index], data, view, candidates, accepted, deadline)
-        return candidates
+        rank = self._rank
+        for index in sorted(hits, key=rank.__getitem__):
+            self._extract(self._compiled[index], joined, found, accepted, deadline)
+        for owner, candidates in zip(joined.owners, found, strict=True):
+            out[owner] = candidates
+        return out
+
+    def _views(self, texts: Sequence[str]) -> tuple[_Joined | None, list[int], dict[int, Unscrubbable]]:
+        """The joined views of ``texts`` (those that can be scanned), the pattern hits, the refusals."""
+        parts: list[bytes] = []
+        owners: list[int] = []
+        failed: dict[int, Unscrubbable] = {}
+        for position, text in enumerate(texts):
+            try:
+                parts.append(view_bytes(text))
+            except Unscrubbable as exc:
+                failed[position] = exc
+                continue
+            owners.append(position)
+        if not parts:
+            return None, [], failed
+        data = parts[0] if len(parts) == 1 else JOIN.join(parts)
+        hits = self._set.Match(data)
+        compacted: dict[int, View] = {}
+        if self._invisible in hits:
+            kept: list[bytes] = []
+            kept_owners: list[int] = []
+            for part, owner in zip(parts, owners, strict=True):
+                if _HAS_INVISIBLE.search(part) is not None:
+                    try:
+                        view = compact(View(part))
+                    except Unscrubbable as exc:
+                        failed[owner] = exc
+                        continue
+                    compacted[len(kept)] = view
+                    part = view.data
+                kept.append(part)
+                kept_owners.append(owner)
+            if not kept:
+                return None, [], failed
+            parts, owners = kept, kept_owners
+            data = parts[0] if len(parts) == 1 else JOIN.join(parts)
+            hits = self._set.Match(data)
+        if self._sentinel not in hits:
+            raise Unscrubbable("pattern set failed (out of memory)")
+        hits = [i for i in hits if i != self._invisible and i != self._sentinel]
+        return _Joined(data, parts, owners, compacted), hits, failed
 
     @staticmethod
     def _extract(
         compiled: _Compiled,
-        data: bytes,
-        view: View,
-        out: list[Candidate],
+        joined: _Joined,
+        out: list[list[Candidate]],
         accepted: list[tuple[int, int]],
         deadline: float,
     ) -> None:
         detector, regex, has_group = compiled.detector, compiled.regex, compiled.has_group
+        data, starts, ends = joined.data, joined.starts, joined.ends
+        single = len(starts) == 1
         size = len(data)
         position = 0
         seen = 0
@@ -211,30 +417,44 @@ class Engine:
             if inside >= 0 and accepted[inside][1] >= end:
                 position = max(start + 1, position + 1)
                 continue
+            if single:
+                segment, low, high = 0, 0, size
+            else:
+                # The text the value belongs to. Built-in patterns never take a character of the join
+                # into a value; one that does (a plugin's "\s") is cut back to its text.
+                segment = bisect.bisect_right(starts, start) - 1
+                if start >= ends[segment] and segment + 1 < len(starts):
+                    segment += 1
+                low, high = starts[segment], ends[segment]
+                if max(start, low) >= min(end, high):  # nothing of it inside a text: as if rejected
+                    position = max(start + 1, position + 1)
+                    continue
+                start, end = max(start, low), min(end, high)
+                match_start, match_end = max(match_start, low), min(match_end, high)
             value = data[start:end].decode("ascii")
-            context = data[max(0, start - CONTEXT_BEFORE) : end + CONTEXT_AFTER].decode("ascii").lower()
-            span = detector.refine(value, context)
+            context = data[max(low, start - CONTEXT_BEFORE) : min(high, end + CONTEXT_AFTER)]
+            span = detector.refine(value, context.decode("ascii").lower())
             if span is None or span[0] >= span[1]:
                 # Rejected: a value may still start inside this candidate (the guard of the next one).
                 position = max(start + 1, position + 1)
             else:
                 value_end = start + span[1]
                 if compiled.extension is not None and value_end == end:
-                    value_end = _grow(compiled.extension, compiled.extension_limit, data, end)
+                    value_end = _grow(compiled.extension, compiled.extension_limit, data, end, high)
                     match_end = max(match_end, value_end)
                 position = max(value_end, position + 1)
                 bisect.insort(accepted, (start + span[0], value_end))
-                value_start, value_end = view.to_text(start + span[0], value_end)
-                whole_start, whole_end = view.to_text(match_start, match_end)
-                out.append(Candidate(value_start, value_end, whole_start, whole_end, detector))
+                value_start, value_end = joined.to_text(segment, start + span[0] - low, value_end - low)
+                whole_start, whole_end = joined.to_text(segment, match_start - low, match_end - low)
+                out[segment].append(Candidate(value_start, value_end, whole_start, whole_end, detector))
         if time.monotonic() > deadline:
             raise ScrubTimeout
 
 
-def _grow(extension: _re2.RE2, limit: int, data: bytes, end: int) -> int:
-    """Where a value ends once grown by its extension; a window filled to its edge is followed by the next
-    one, so nothing is cut at the window (each round consumes its window: linear)."""
-    size = len(data)
+def _grow(extension: _re2.RE2, limit: int, data: bytes, end: int, size: int) -> int:
+    """Where a value ends once grown by its extension (within ``data[:size]``, the value's own text); a
+    window filled to its edge is followed by the next one, so nothing is cut at the window (each round
+    consumes its window: linear)."""
     while True:
         window_end = min(size, end + limit)
         grown = extension.Match(_ANCHOR_START, data, end, window_end)[0][1]
@@ -247,9 +467,16 @@ class ClientKeys:
     """A literal matcher for the keys in a secret registry snapshot."""
 
     def __init__(self, secrets: tuple[str, ...]) -> None:
-        literals = [make_view(s).data for s in key_literals(secrets)]
+        literals = [view_bytes(s) for s in key_literals(secrets)]
         pattern = b"|".join(_re2.RE2.QuoteMeta(literal) for literal in literals)
         self.regex = _re2.RE2(pattern, _options(_PATTERN_MAX_MEM))
+        # The application's own key is in the registry on every span, and the regex would cost a pass of
+        # its own over the text; a substring search for a few literals costs a fraction of that.
+        self._literals = tuple(literals) if len(literals) <= _PREFILTER_LITERALS else None
+
+    def may_occur(self, data: bytes) -> bool:
+        """False only when no key literal occurs in ``data`` (then the regex cannot match either)."""
+        return self._literals is None or any(literal in data for literal in self._literals)
 
 
 def client_keys(secrets: tuple[str, ...]) -> ClientKeys | None:

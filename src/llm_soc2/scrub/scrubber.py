@@ -104,9 +104,57 @@ class Scrubber:
 
     def scrub_many(self, texts: Iterable[str]) -> list[ScrubResult]:
         """``scrub`` for the texts of one span, which share one time budget (``LLM_SOC2_SCRUB_TIMEOUT_MS``
-        is per span): once it is spent, the remaining texts are dropped with error ``timeout``."""
+        is per span): once it is spent, the texts not yet scanned are dropped with error ``timeout``.
+
+        The texts are scanned in one pass (see ``llm_soc2.scrub.engine``), so a timeout during that
+        pass drops all of them. A text that cannot be scanned (lone surrogates, binary, too large) is
+        dropped on its own; should anything else fail in the pass, each text is scanned on its own
+        again, so one text's failure never drops another.
+        """
         deadline = time.monotonic() + self._budget
-        return [self._scrub(text, deadline) for text in texts]
+        texts = list(texts)
+        if len(texts) < 2 or not self._joinable():
+            return [self._scrub(text, deadline) for text in texts]
+        results: list[ScrubResult | None] = [None] * len(texts)
+        batch: list[int] = []
+        for position, text in enumerate(texts):
+            refusal = self._refusal(text)
+            if refusal is not None:
+                results[position] = ScrubResult(None, error=refusal)
+            elif not text:
+                results[position] = ScrubResult(text)
+            else:
+                batch.append(position)
+        try:
+            scanned = self._scan_joined([texts[i] for i in batch], deadline)
+        except ScrubError as exc:  # a timeout: the pass did not finish for any of them
+            scanned = [exc] * len(batch)
+        except Exception:  # isolate whichever text caused it
+            _log.debug("joined scan failed; scanning each text on its own", exc_info=True)
+            scanned = None
+        ner = self._registry.ner
+        for slot, position in enumerate(batch):
+            text = texts[position]
+            if scanned is None:
+                results[position] = self._scrub(text, deadline)
+                continue
+            found = scanned[slot]
+            if not found and ner is None:  # nothing in it: the common case
+                results[position] = ScrubResult(text)
+                continue
+            if isinstance(found, ScrubError):
+                results[position] = ScrubResult(None, error=found.reason)
+                continue
+            try:
+                results[position] = self._result(text, self._to_findings(text, found, deadline))
+            except ScrubError as exc:
+                results[position] = ScrubResult(None, error=exc.reason)
+            except Exception as exc:  # fail closed: nothing unscrubbed leaves
+                _log.debug("scrub failed", exc_info=True)
+                results[position] = ScrubResult(None, error=_reason(exc))
+        return [
+            result if result is not None else ScrubResult(None, error="not scanned") for result in results
+        ]
 
     def action_for(self, entity: str, kind: Kind) -> Action:
         """The configured action for an entity (see ``llm_soc2.scrub.redact`` for the rules)."""
@@ -126,23 +174,34 @@ class Scrubber:
     # ----------------------------------------------------------------------------------------------
     def _scrub(self, text: str, deadline: float) -> ScrubResult:
         try:
-            findings = self._findings(text, deadline)
-            if any(f.action is Action.DROP for f in findings):
-                return ScrubResult(None, tuple(findings))
-            return ScrubResult(self._redact(text, findings), tuple(findings))
+            return self._result(text, self._findings(text, deadline))
         except ScrubError as exc:
             return ScrubResult(None, error=exc.reason)
         except Exception as exc:  # fail closed: nothing unscrubbed leaves
             _log.debug("scrub failed", exc_info=True)
             return ScrubResult(None, error=_reason(exc))
 
+    def _result(self, text: str, findings: list[Finding]) -> ScrubResult:
+        if not findings:
+            return ScrubResult(text)
+        if any(f.action is Action.DROP for f in findings):
+            return ScrubResult(None, tuple(findings))
+        return ScrubResult(self._redact(text, findings), tuple(findings))
+
+    def _refusal(self, text: object) -> str | None:
+        """Why ``text`` is dropped without being scanned, if it is."""
+        if not isinstance(text, str):
+            return "not a string"
+        if len(text) > self._max_chars:
+            return "input too large"
+        return None
+
     def _findings(self, text: str, deadline: float) -> list[Finding]:
         if self._broken is not None:
             raise ScrubError(self._broken)
-        if not isinstance(text, str):
-            raise ScrubError("not a string")
-        if len(text) > self._max_chars:
-            raise ScrubError("input too large")
+        refusal = self._refusal(text)
+        if refusal is not None:
+            raise ScrubError(refusal)
         if not text:
             return []
         if time.monotonic() > deadline:
@@ -154,6 +213,30 @@ class Scrubber:
             raise ScrubError("timeout") from None
         except Unscrubbable as exc:
             raise ScrubError(str(exc)) from None
+        return self._to_findings(text, candidates, deadline)
+
+    def _joinable(self) -> bool:
+        if self._broken is not None:
+            return False
+        try:
+            return self._current_engine().joinable
+        except Exception:  # the per-text path reports it, text by text
+            return False
+
+    def _scan_joined(self, texts: list[str], deadline: float) -> list[list[Candidate] | ScrubError]:
+        """Candidates per text from one pass over all of them."""
+        if not texts:
+            return []
+        if time.monotonic() > deadline:
+            raise ScrubError("timeout")
+        engine = self._current_engine()
+        try:
+            scanned = engine.scan_many(texts, deadline, self._current_client_keys())
+        except ScrubTimeout:
+            raise ScrubError("timeout") from None
+        return [ScrubError(str(found)) if isinstance(found, Unscrubbable) else found for found in scanned]
+
+    def _to_findings(self, text: str, candidates: list[Candidate], deadline: float) -> list[Finding]:
         ner = self._registry.ner
         if ner is not None:
             for start, end, entity in ner.analyze(text):
@@ -161,6 +244,8 @@ class Scrubber:
                     candidates.append(Candidate(start, end, start, end, ner_detector(entity)))
             if time.monotonic() > deadline:
                 raise ScrubError("timeout")
+        if not candidates:
+            return []
         findings = []
         for candidate in resolve(candidates):
             detector = candidate.detector

@@ -15,8 +15,9 @@ lone surrogates                             the text is refused (it could not be
 anything else                               "\\x1a", which no pattern matches
 ==========================================  ===========================================================
 
-The whitespace escapes of JSON and Python strings (``\\n``, ``\\r``, ``\\t``) become a space and that
-character, so escaped content is scanned like plain text.
+The escapes of JSON and Python strings are read as what they stand for, position for position: ``\\n``,
+``\\r``, ``\\t`` become a space and that character, ``\\uXXXX`` the character's byte and five invisible
+bytes, so escaped content is scanned like plain text.
 
 When a view holds invisible characters (ASCII controls included) it is compacted, and a table of runs
 maps positions in the compacted view back to the original text. More than ``BINARY_RATIO`` invisible
@@ -104,6 +105,11 @@ class View:
 
 def make_view(text: str) -> View:
     """The view of ``text``, not yet compacted (see ``compact``)."""
+    return View(view_bytes(text))
+
+
+def view_bytes(text: str) -> bytes:
+    """The data of ``make_view(text)``: what is scanned, before any compaction."""
     if text.isascii():
         data = text.encode("ascii")
     else:
@@ -112,27 +118,43 @@ def make_view(text: str) -> View:
             raise Unscrubbable("text holds lone surrogates")
     if b"\\" in data and _ESCAPE.search(data) is not None:
         data = _unescape(data)
-    return View(data)
-
-
-def _unescape(data: bytes) -> bytes:
-    """Read the whitespace escapes of JSON/Python strings as whitespace, two bytes for two (``\\n`` becomes
-    a space and a line break), so content that arrives still escaped (tool arguments, raw JSON) is scanned
-    like the text it encodes. (Escaped quotes are allowed for by the patterns that care.)"""
-    for escape, meaning in _ESCAPES:
-        data = data.replace(escape, meaning)
     return data
 
 
+def _unescape(data: bytes) -> bytes:
+    """Read the escapes of JSON/Python strings as the characters they stand for, keeping every position:
+    ``\\n`` becomes a space and a line break; ``\\u00a0`` becomes the character's byte in the view and
+    five ``ESCAPE_FILL`` bytes, invisible like a zero-width space. Content that arrives still escaped (tool
+    arguments, raw JSON written with ``ensure_ascii``) is then scanned like the text it encodes: a number
+    after an escaped no-break space is a number, ``jos\\u00e9@example.com`` an address. (Escaped quotes
+    are allowed for by the patterns that care.)"""
+    for escape, meaning in _ESCAPES:
+        data = data.replace(escape, meaning)
+    if b"\\u" in data:
+        data = _UNICODE_ESCAPE.sub(_fold_escape, data)
+    return data
+
+
+def _fold_escape(match: re.Match[bytes]) -> bytes:
+    codepoint = int(match.group(1), 16)
+    # Half of an escaped surrogate pair is half of a character outside the BMP (an emoji, mostly).
+    folded = OTHER if 0xD800 <= codepoint <= 0xDFFF else _FOLD[codepoint]
+    return bytes((folded,)) + ESCAPE_FILL * 5
+
+
+# Invisible like INVISIBLE, but not evidence of binary content: it stands for the rest of an escape.
+ESCAPE_FILL = b"\x7f"
 _ESCAPES = ((b"\\n", b" \n"), (b"\\r", b" \r"), (b"\\t", b" \t"))
-_ESCAPE = re.compile(rb"\\[nrt]")  # a literal-led search: memchr speed, and cheaper than three replaces
+_ESCAPE = re.compile(rb"\\[nrtu]")  # a literal-led search: memchr speed, and cheaper than three replaces
+_UNICODE_ESCAPE = re.compile(rb"\\u([0-9a-fA-F]{4})")
 
 
 def compact(view: View) -> View:
     """Remove invisible bytes from ``view``, keeping the table that maps positions back."""
     runs = [(m.start(), m.group()) for m in _VISIBLE_RUN.finditer(view.data)]
     kept = sum(len(chunk) for _, chunk in runs)
-    if len(view.data) >= 64 and len(view.data) - kept > BINARY_RATIO * len(view.data):
+    invisible = len(view.data) - kept - view.data.count(ESCAPE_FILL)
+    if len(view.data) >= 64 and invisible > BINARY_RATIO * len(view.data):
         raise Unscrubbable("binary content (control characters)")
     view_starts: list[int] = []
     position = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 
@@ -132,6 +133,20 @@ def test_escaped_content_is_scanned_like_the_text_it_encodes(scrubber: Scrubber)
     assert result.text is not None
     assert "4111111111111111" not in result.text
     assert "Xk29fLq8Zp" not in result.text
+
+
+def test_unicode_escapes_are_read_as_the_characters_they_stand_for(scrubber: Scrubber) -> None:
+    # json.dumps escapes every non-ASCII character: the digits after an escaped no-break space still
+    # start a number, and an escaped accented letter is still part of an address.
+    assert (
+        scrubber.scrub(json.dumps({"q": "\u00a0376048764759382 "})).text == '{"q": "\\u00a0[CREDIT_CARD] "}'
+    )
+    assert scrubber.scrub(json.dumps({"e": "jos\u00e9@example.com"})).text == '{"e": "[EMAIL]"}'
+    cjk = json.dumps({"x": "\u65e5\u672c\u8a9e" * 40 + " \U0001f600 card 4111 1111 1111 1111"})
+    result = scrubber.scrub(cjk)
+    assert result.error is None  # many escapes are text, not binary content
+    assert result.text is not None
+    assert result.text.endswith('\\ude00 card [CREDIT_CARD]"}')
 
 
 def test_context_words_count_as_whole_words(scrubber: Scrubber) -> None:

@@ -30,10 +30,15 @@ ISSUERS: tuple[tuple[int, int, frozenset[int]], ...] = (
 )
 
 
+# The same ranges with the width of their prefix, read once rather than on every candidate.
+_RANGES: tuple[tuple[int, int, int, frozenset[int]], ...] = tuple(
+    (len(str(low)), low, high, lengths) for low, high, lengths in ISSUERS
+)
+
+
 def issuer_ok(digits: str) -> bool:
     n = len(digits)
-    for low, high, lengths in ISSUERS:
-        width = len(str(low))
+    for width, low, high, lengths in _RANGES:
         if n in lengths and low <= int(digits[:width]) <= high:
             return True
     # Maestro UK's legacy 0604 prefix: a leading zero the integer ranges above cannot express.

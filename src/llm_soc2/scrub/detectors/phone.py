@@ -10,6 +10,7 @@ context word nearby.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -29,6 +30,25 @@ _DECIMAL = re.compile(r"[0-9]+\.[0-9]+")
 
 def _valid(number: phonenumbers.PhoneNumber) -> bool:
     return bool(phonenumbers.is_valid_number(number))
+
+
+# The same numbers recur (a support line in a system prompt, a customer's own number across a
+# conversation), and a ``phonenumbers`` verdict costs 15-40 us; it depends on the candidate alone.
+@functools.lru_cache(maxsize=4096)
+def _valid_number(value: str) -> bool:
+    """Whether ``phonenumbers`` takes ``value`` (a candidate that passed the shape checks) for a number."""
+    digits = digits_of(value)
+    n = len(digits)
+    try:
+        if value[0] == "+" or (digits.startswith("00") and n != len(value)):
+            return _valid(phonenumbers.parse(value if value[0] == "+" else "+" + digits[2:], None))
+        if digits[0] == "0":
+            return 9 <= n <= 13 and digits[1] != "0" and PhoneDetector._trunk_zero(digits)
+        if not PhoneDetector._nanp_shape(digits):
+            return False
+        return _valid(phonenumbers.PhoneNumber(country_code=1, national_number=int(digits[-10:])))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 class PhoneDetector(Detector):
@@ -77,16 +97,7 @@ class PhoneDetector(Detector):
             return 7 <= len(digits) <= 15
         if len(digits) == len(value):
             return False  # a bare run of digits: an order number as often as a phone number
-        try:
-            if international:
-                return _valid(phonenumbers.parse(value if value[0] == "+" else "+" + digits, None))
-            if digits[0] == "0":
-                return 9 <= n <= 13 and digits[1] != "0" and self._trunk_zero(digits)
-            if not self._nanp_shape(digits):
-                return False
-            return _valid(phonenumbers.PhoneNumber(country_code=1, national_number=int(digits[-10:])))
-        except phonenumbers.NumberParseException:
-            return False
+        return _valid_number(value)
 
     def refine(self, value: str, context: str) -> tuple[int, int] | None:
         """The whole candidate when it, or a prefix of its digit groups, is a valid number: digits run on
