@@ -32,10 +32,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from llm_soc2 import semconv
+from llm_soc2.labels import OTHER
 
 TEXT_BUCKETS: Final = 256
 TEXT_CHARS: Final = 2048  # characters of a response the text feature reads
-OTHER: Final = "_other"
 NONE: Final = "none"
 YES: Final = "yes"
 NO: Final = "no"

@@ -22,8 +22,6 @@ _log = logging.getLogger(__name__)
 # What the app thread hands records to: the audit writer's ``submit`` (non-blocking).
 Submit = Callable[["AuditRecord"], object]
 
-OTHER = "_other"  # metric attribute value once a label's distinct values reach their cap
-
 
 class RecordReader(Protocol):
     """The part of :class:`llm_soc2.audit.AuditLog` that governance reads."""
@@ -136,23 +134,6 @@ class BoundedSet:
     def update(self, items: Collection[Any]) -> None:
         for item in items:
             self.add(item)
-
-
-class LabelCap:
-    """Bounded cardinality for one metric attribute: the first ``limit`` distinct values pass, later
-    ones become ``_other``."""
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._seen: set[str] = set()
-
-    def __call__(self, value: str) -> str:
-        if value in self._seen:
-            return value
-        if len(self._seen) >= self._limit:
-            return OTHER
-        self._seen.add(value)
-        return value
 
 
 def safe_submit(submit: Submit | None, record: AuditRecord, logged: set[str]) -> None:

@@ -44,7 +44,6 @@ from llm_soc2.fingerprint import FINGERPRINT_HEX_CHARS
 from llm_soc2.governance._background import Throttled
 from llm_soc2.governance._common import (
     BoundedSet,
-    LabelCap,
     RecordReader,
     Submit,
     read_records,
@@ -54,6 +53,7 @@ from llm_soc2.governance._common import (
     trace_ids,
 )
 from llm_soc2.governance.period import NS_PER_S, Period, format_ns
+from llm_soc2.labels import LabelCap
 
 if TYPE_CHECKING:
     from llm_soc2.processor import ProcessedInteraction

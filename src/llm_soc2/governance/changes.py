@@ -38,7 +38,6 @@ from llm_soc2.config import Settings
 from llm_soc2.errors import ConfigurationError
 from llm_soc2.governance._common import (
     BoundedSet,
-    LabelCap,
     RecordLog,
     RecordReader,
     Submit,
@@ -59,6 +58,7 @@ from llm_soc2.governance.registry import (
     read_registry,
     validate_id,
 )
+from llm_soc2.labels import LabelCap
 
 if TYPE_CHECKING:
     from llm_soc2.processor import ProcessedInteraction

@@ -338,7 +338,8 @@ def overview() -> g.Board:
                 "cc7_incidents",
                 "Open incidents",
                 "CC7.3, CC7.4: incidents recorded in the audit log and not yet resolved.",
-                _i(or_zero(latest(sel(sc.METRIC_INCIDENTS_OPEN), aggregation="sum"))),
+                # Every process reading the same audit log reports the same count: max, not sum.
+                _i(or_zero(latest(sel(sc.METRIC_INCIDENTS_OPEN)))),
             ),
             (
                 "cc7_instrumentation_errors",
