@@ -112,6 +112,16 @@ VARIABLES: Final[tuple[Variable, ...]] = (
         "Per-span scrub budget; over it the content is dropped (fail closed).",
     ),
     Variable(
+        "LLM_SOC2_PROCESSOR_BACKGROUND",
+        "true",
+        "Scrub, classify and audit GenAI spans on a background thread instead of the one that ended them.",
+    ),
+    Variable(
+        "LLM_SOC2_PROCESSOR_QUEUE_SIZE",
+        "4096",
+        "GenAI spans waiting for the background thread; past it the ending thread processes its own span.",
+    ),
+    Variable(
         "LLM_SOC2_RISK_POLICY",
         "(built in)",
         "Path to a YAML risk policy mapping categories and scores to levels.",
@@ -283,6 +293,8 @@ class Settings:
     pii_disabled: tuple[str, ...] = ()
     pii_ner: bool = False
     scrub_timeout_ms: float = 50.0
+    processor_background: bool = True
+    processor_queue_size: int = 4096
     risk_policy: str = ""
     audit_enabled: bool = True
     audit_url: str = ""
@@ -339,6 +351,8 @@ class Settings:
             "pii_disabled": tuple(x.upper() for x in _env_list(env, "LLM_SOC2_PII_DISABLED")),
             "pii_ner": _env_bool(env, "LLM_SOC2_PII_NER", False),
             "scrub_timeout_ms": _env_float(env, "LLM_SOC2_SCRUB_TIMEOUT_MS", 50.0, minimum=0.1),
+            "processor_background": _env_bool(env, "LLM_SOC2_PROCESSOR_BACKGROUND", True),
+            "processor_queue_size": _env_int(env, "LLM_SOC2_PROCESSOR_QUEUE_SIZE", 4096, minimum=1),
             "risk_policy": env.get("LLM_SOC2_RISK_POLICY", "").strip(),
             "audit_enabled": _env_bool(env, "LLM_SOC2_AUDIT", True),
             "audit_url": env.get("LLM_SOC2_AUDIT_URL", "").strip(),

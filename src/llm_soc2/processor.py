@@ -3,15 +3,19 @@
 It wraps the export processors (usually ``BatchSpanProcessor(OTLPSpanExporter())``), so exporters only
 ever receive a scrubbed copy of a GenAI span. Ended SDK spans are immutable (SDK >= 1.43), so the copy
 is a new ``ReadableSpan`` built from scrubbed attributes, events and status (the pattern
-pydantic/logfire uses). For each GenAI span, on the thread that ends it:
+pydantic/logfire uses). The thread that ends a GenAI span only checks that it is not a duplicate and hands
+it to the processor's background thread (``llm_soc2.handoff``; ``LLM_SOC2_PROCESSOR_BACKGROUND=false`` does
+everything inline). When that thread's queue is full the ending thread processes its own span: a burst
+slows the application down rather than losing a span or an audit record. For each GenAI span:
 
 1. find content in every known convention (``llm_soc2.content``) and scrub it (``llm_soc2.scrub``);
 2. classify risk over the scrubbed view plus the scrubber's findings (``llm_soc2.risk``);
 3. run enrichers (e.g. change management) that add attributes to the copy;
-4. record metrics, hand the interaction to sinks (audit writer, drift monitor): O(1) hand-offs, the
-   heavy work happens on their background threads;
+4. record metrics, hand the interaction to sinks (audit writer, drift monitor);
 5. forward the scrubbed copy to the export processors.
 
+Nothing unscrubbed waits anywhere but in this process's memory: the queue holds the SDK's ended spans,
+which no exporter sees until step 5. ``force_flush`` and ``shutdown`` drain the queue first.
 Spans that are not GenAI spans are forwarded unchanged (fast path). Fail closed: if anything in steps 1-2
 raises, every content-bearing attribute, event attribute and status description is removed from the
 copy and ``llm_soc2.scrub.error`` says why. Nothing here raises into the application.
@@ -37,6 +41,7 @@ from opentelemetry.util.types import AttributeValue
 from llm_soc2 import content as ct
 from llm_soc2 import semconv as sc
 from llm_soc2.config import Settings
+from llm_soc2.handoff import Handoff
 from llm_soc2.labels import LabelCap
 
 if TYPE_CHECKING:
@@ -156,6 +161,9 @@ def _tally_for(
         return tally
 
 
+# At shutdown, how long the background thread gets to finish its queue before the rest is processed on the
+# shutting-down thread (nothing queued is dropped).
+_SHUTDOWN_DRAIN_S: Final = 30.0
 _BASE_LABELS: Final = (sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_REQUEST_MODEL, sc.GEN_AI_OPERATION_NAME)
 
 
@@ -246,9 +254,19 @@ class LLMSpanProcessor(SpanProcessor):
         sinks: Iterable[Sink] = (),
         meter_provider: metrics.MeterProvider | None = None,
         drop_span: Callable[[ReadableSpan], bool] | None = None,
+        background: bool | None = None,
     ) -> None:
         self._exporting = tuple(exporting)
         self._settings = settings or Settings.from_env()
+        if background is None:
+            background = self._settings.processor_background
+        self._handoff: Handoff[tuple[ReadableSpan, dict[str, Any]]] | None = (
+            Handoff(
+                self._handle, capacity=self._settings.processor_queue_size, name="llm-soc2-span-processor"
+            )
+            if background
+            else None
+        )
         self._scrubber = scrubber
         self._risk_engine = risk_engine
         self._enrichers = list(enrichers)
@@ -301,10 +319,20 @@ class LLMSpanProcessor(SpanProcessor):
             self._forward(span)
             return
         try:
+            # On this thread: the check reads state that the end of the span's parent clears.
             if self._drop_span is not None and self._drop_span(span):
                 return
         except Exception:
             self._log_once("drop-span", "duplicate-span check failed")
+        handoff = self._handoff
+        if handoff is not None:
+            if handoff.submit((span, attributes)):
+                return
+            self._log_once("handoff", "the span processor's queue is full: processing on the calling thread")
+        self._handle((span, attributes))
+
+    def _handle(self, item: tuple[ReadableSpan, dict[str, Any]]) -> None:
+        span, attributes = item
         started = time.perf_counter()
         exported = self._process(span, attributes)
         self._forward(exported)
@@ -314,6 +342,8 @@ class LLMSpanProcessor(SpanProcessor):
             self._log_once("metrics", "recording processor metrics failed")
 
     def shutdown(self) -> None:
+        if self._handoff is not None:
+            self._handoff.close(timeout=_SHUTDOWN_DRAIN_S)
         for processor in self._exporting:
             try:
                 processor.shutdown()
@@ -322,7 +352,7 @@ class LLMSpanProcessor(SpanProcessor):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         deadline = time.monotonic() + timeout_millis / 1000
-        ok = True
+        ok = self._handoff is None or self._handoff.flush(timeout_millis / 1000)
         for processor in self._exporting:
             remaining = max(0, int((deadline - time.monotonic()) * 1000))
             try:

@@ -64,10 +64,12 @@ class Pipeline:
                     **extra,
                 }
             )
+        self.provider.force_flush()  # the processor works on a background thread
         (exported,) = self.exporter.get_finished_spans()[-1:]
         return exported
 
     def metrics(self) -> dict[str, list[tuple[dict[str, Any], Any]]]:
+        self.provider.force_flush()
         data = self.reader.get_metrics_data()
         out: dict[str, list[tuple[dict[str, Any], Any]]] = {}
         for resource_metrics in data.resource_metrics if data else ():
@@ -131,6 +133,7 @@ def test_events_status_and_urls_are_scrubbed(pipeline: Pipeline) -> None:
         span.set_attribute(sc.URL_FULL, f"https://user:hunter2pass@api.example.com/v1?email={EMAIL}")
         span.add_event("exception", {sc.EXCEPTION_MESSAGE: f"bad input from {EMAIL}", sc.EXCEPTION_TYPE: "E"})
         span.set_status(Status(StatusCode.ERROR, f"provider rejected {EMAIL}"))
+    pipeline.provider.force_flush()
     (exported,) = pipeline.exporter.get_finished_spans()
     text = _exported_text(exported)
     assert EMAIL not in text

@@ -62,6 +62,7 @@ class Pipeline:
         base = {k: v for k, v in base.items() if v is not None}
         with self.tracer_provider.get_tracer("test").start_as_current_span("chat gpt-4o", attributes=base):
             pass
+        self.tracer_provider.force_flush()  # the processor works on a background thread
         return self.exporter.get_finished_spans()[-1]
 
     def metric(self, name: str) -> list[tuple[dict[str, Any], Any]]:

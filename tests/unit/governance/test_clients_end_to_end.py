@@ -71,6 +71,7 @@ class App:
     exporter: InMemorySpanExporter
     reader: InMemoryMetricReader
     fake: FakeProvider
+    provider: TracerProvider
 
     def fp(self, key: str) -> str:
         return fingerprint(key, self.settings.deployment_key(), purpose="api_key")
@@ -92,6 +93,7 @@ class App:
             pass
         finally:
             client.close()
+        self.provider.force_flush()  # the processor works on a background thread
         return self.exporter.get_finished_spans()[-1]
 
     def metric(self, name: str) -> dict[str, Any]:
@@ -129,7 +131,7 @@ def app(tmp_path: Path) -> Iterator[App]:
     for instrumentor in instrumentors:
         instrumentor.instrument(tracer_provider=provider, meter_provider=meter_provider, settings=settings)
     with FakeProvider() as fake:
-        yield App(settings, log, writer, governance, exporter, reader, fake)
+        yield App(settings, log, writer, governance, exporter, reader, fake, provider)
     for instrumentor in instrumentors:
         instrumentor.uninstrument()
     writer.shutdown()

@@ -97,6 +97,7 @@ def test_no_value_reaches_the_otlp_bytes(case: tuple[str, str, str, bool], place
     with _TRACER.start_as_current_span("chat model") as span:
         span.set_attribute(sc.GEN_AI_OPERATION_NAME, "chat")
         put(span, text)
+    _PROVIDER.force_flush()
     exported = _CAPTURE.spans.pop()
     wire = encode_spans([exported]).SerializeToString()
     assert value.encode() not in wire
