@@ -57,7 +57,7 @@ from llm_soc2.scrub.detector import (
     Detector,
 )
 from llm_soc2.scrub.detectors.client_key import ClientApiKeyDetector, key_literals
-from llm_soc2.scrub.view import INVISIBLE_CLASS, Unscrubbable, View, compact, view_bytes
+from llm_soc2.scrub.view import ESCAPE_FILL, INVISIBLE_CLASS, Unscrubbable, View, compact, view_bytes
 
 # The standard library's regex parser (no public name, no stubs): it reads RE2's syntax for every construct a
 # detector may use, and gives the bounds of a match's length.
@@ -353,38 +353,46 @@ class Engine:
         """The joined views of ``texts`` (those that can be scanned), the pattern hits, the refusals."""
         parts: list[bytes] = []
         owners: list[int] = []
+        views: list[View | None] = []  # per part: its compacted view, if it was compacted
         failed: dict[int, Unscrubbable] = {}
         for position, text in enumerate(texts):
             try:
-                parts.append(view_bytes(text))
+                part = view_bytes(text)
+                view = None
+                if ESCAPE_FILL in part:  # escapes read as characters: compact now, scan once
+                    view = compact(View(part))
+                    part = view.data
             except Unscrubbable as exc:
                 failed[position] = exc
                 continue
+            parts.append(part)
             owners.append(position)
+            views.append(view)
         if not parts:
             return None, [], failed
         data = parts[0] if len(parts) == 1 else JOIN.join(parts)
         hits = self._set.Match(data)
-        compacted: dict[int, View] = {}
         if self._invisible in hits:
             kept: list[bytes] = []
             kept_owners: list[int] = []
-            for part, owner in zip(parts, owners, strict=True):
+            kept_views: list[View | None] = []
+            for part, owner, view in zip(parts, owners, views, strict=True):
                 if _HAS_INVISIBLE.search(part) is not None:
                     try:
                         view = compact(View(part))
                     except Unscrubbable as exc:
                         failed[owner] = exc
                         continue
-                    compacted[len(kept)] = view
                     part = view.data
                 kept.append(part)
                 kept_owners.append(owner)
+                kept_views.append(view)
             if not kept:
                 return None, [], failed
-            parts, owners = kept, kept_owners
+            parts, owners, views = kept, kept_owners, kept_views
             data = parts[0] if len(parts) == 1 else JOIN.join(parts)
             hits = self._set.Match(data)
+        compacted = {i: view for i, view in enumerate(views) if view is not None}
         if self._sentinel not in hits:
             raise Unscrubbable("pattern set failed (out of memory)")
         hits = [i for i in hits if i != self._invisible and i != self._sentinel]

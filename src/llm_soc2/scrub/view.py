@@ -16,8 +16,8 @@ anything else                               "\\x1a", which no pattern matches
 ==========================================  ===========================================================
 
 The escapes of JSON and Python strings are read as what they stand for, position for position: ``\\n``,
-``\\r``, ``\\t`` become a space and that character, ``\\uXXXX`` the character's byte and five invisible
-bytes, so escaped content is scanned like plain text.
+``\\r``, ``\\t`` become a space and that character, ``\\uXXXX`` six bytes that read like the character
+(see ``_unescape``), so escaped content is scanned like plain text.
 
 When a view holds invisible characters (ASCII controls included) it is compacted, and a table of runs
 maps positions in the compacted view back to the original text. More than ``BINARY_RATIO`` invisible
@@ -91,12 +91,22 @@ class View:
     data: bytes
     view_starts: tuple[int, ...] = ()
     text_starts: tuple[int, ...] = ()
+    text_length: int = 0  # of the original text, when compacted
 
     def to_text(self, start: int, end: int) -> tuple[int, int]:
-        """The span in the original text of the view's ``[start, end)``."""
+        """The span in the original text of the view's ``[start, end)``. A span that ends where invisible
+        bytes were removed takes them in: the rest of an escape (``\\uff11`` is one digit) or zero-width
+        characters are redacted with the value they follow, never left behind."""
         if not self.view_starts:
             return start, end
-        return self._position(start), self._position(end - 1) + 1
+        last = bisect.bisect_right(self.view_starts, end - 1) - 1
+        text_end = self.text_starts[last] + end - self.view_starts[last]
+        if last + 1 < len(self.view_starts):
+            if end == self.view_starts[last + 1]:
+                text_end = self.text_starts[last + 1]
+        elif end == len(self.data):
+            text_end = self.text_length
+        return self._position(start), text_end
 
     def _position(self, offset: int) -> int:
         i = bisect.bisect_right(self.view_starts, offset) - 1
@@ -116,37 +126,51 @@ def view_bytes(text: str) -> bytes:
         data = text.translate(_FOLD).encode("ascii")
         if SURROGATE.to_bytes() in data and any("\ud800" <= ch <= "\udfff" for ch in text):
             raise Unscrubbable("text holds lone surrogates")
-    if b"\\" in data and _ESCAPE.search(data) is not None:
+    if b"\\" in data:
         data = _unescape(data)
     return data
 
 
 def _unescape(data: bytes) -> bytes:
-    """Read the escapes of JSON/Python strings as the characters they stand for, keeping every position:
-    ``\\n`` becomes a space and a line break; ``\\u00a0`` becomes the character's byte in the view and
-    five ``ESCAPE_FILL`` bytes, invisible like a zero-width space. Content that arrives still escaped (tool
-    arguments, raw JSON written with ``ensure_ascii``) is then scanned like the text it encodes: a number
-    after an escaped no-break space is a number, ``jos\\u00e9@example.com`` an address. (Escaped quotes
-    are allowed for by the patterns that care.)"""
-    for escape, meaning in _ESCAPES:
-        data = data.replace(escape, meaning)
+    """Read the escapes of JSON/Python strings as the characters they stand for, keeping every position,
+    so content that arrives still escaped (tool arguments, JSON written with ``ensure_ascii``) is scanned
+    like the text it encodes. Each escape becomes as many bytes as it has:
+
+    - ``\\n``, ``\\r``, ``\\t``: a space and that character;
+    - ``\\u`` of a letter or symbol: its byte six times (``jos\\u00e9@example.com`` stays one address);
+    - ``\\u`` of a digit, a space, a dash or an invisible character: its byte and five ``ESCAPE_FILL``
+      bytes, removed when the view is compacted (the digits after an escaped no-break space are a number
+      of their own, escaped fullwidth digits one number).
+
+    (Escaped quotes are allowed for by the patterns that care.)"""
+    for escape, meaning in _WHITESPACE_ESCAPES:
+        if escape in data:
+            data = data.replace(escape, meaning)
     if b"\\u" in data:
-        data = _UNICODE_ESCAPE.sub(_fold_escape, data)
+        pieces = _UNICODE_ESCAPE.split(data)
+        memo = _escapes
+        pieces[1::2] = [memo.get(escape) or _read_escape(escape) for escape in pieces[1::2]]
+        data = b"".join(pieces)
     return data
 
 
-def _fold_escape(match: re.Match[bytes]) -> bytes:
-    codepoint = int(match.group(1), 16)
+def _read_escape(escape: bytes) -> bytes:
+    codepoint = int(escape[2:], 16)
     # Half of an escaped surrogate pair is half of a character outside the BMP (an emoji, mostly).
     folded = OTHER if 0xD800 <= codepoint <= 0xDFFF else _FOLD[codepoint]
-    return bytes((folded,)) + ESCAPE_FILL * 5
+    out = bytes((folded,)) + ESCAPE_FILL * 5 if folded in _SEPARATING else bytes((folded,)) * 6
+    if len(_escapes) < _MEMO_LIMIT:
+        _escapes[escape] = out
+    return out
 
 
 # Invisible like INVISIBLE, but not evidence of binary content: it stands for the rest of an escape.
 ESCAPE_FILL = b"\x7f"
-_ESCAPES = ((b"\\n", b" \n"), (b"\\r", b" \r"), (b"\\t", b" \t"))
-_ESCAPE = re.compile(rb"\\[nrtu]")  # a literal-led search: memchr speed, and cheaper than three replaces
-_UNICODE_ESCAPE = re.compile(rb"\\u([0-9a-fA-F]{4})")
+# Bytes whose count matters to the patterns (digits, separators) or that must vanish (invisible).
+_SEPARATING = frozenset(b"0123456789 -\n" + bytes((INVISIBLE,)))
+_WHITESPACE_ESCAPES = ((b"\\n", b" \n"), (b"\\r", b" \r"), (b"\\t", b" \t"))
+_UNICODE_ESCAPE = re.compile(rb"(\\u[0-9a-fA-F]{4})")  # literal-led: skips to each backslash
+_escapes: dict[bytes, bytes] = {}
 
 
 def compact(view: View) -> View:
@@ -162,5 +186,10 @@ def compact(view: View) -> View:
         view_starts.append(position)
         position += len(chunk)
     if not runs:
-        return View(b"", (0,), (0,))
-    return View(b"".join(chunk for _, chunk in runs), tuple(view_starts), tuple(start for start, _ in runs))
+        return View(b"", (0,), (0,), len(view.data))
+    return View(
+        b"".join(chunk for _, chunk in runs),
+        tuple(view_starts),
+        tuple(start for start, _ in runs),
+        len(view.data),
+    )

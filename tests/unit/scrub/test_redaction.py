@@ -142,6 +142,8 @@ def test_unicode_escapes_are_read_as_the_characters_they_stand_for(scrubber: Scr
         scrubber.scrub(json.dumps({"q": "\u00a0376048764759382 "})).text == '{"q": "\\u00a0[CREDIT_CARD] "}'
     )
     assert scrubber.scrub(json.dumps({"e": "jos\u00e9@example.com"})).text == '{"e": "[EMAIL]"}'
+    fullwidth = "".join(chr(0xFF10 + int(d)) if d.isdigit() else d for d in "4111 1111 1111 1111")
+    assert scrubber.scrub(json.dumps({"c": f"card {fullwidth}"})).text == '{"c": "card [CREDIT_CARD]"}'
     cjk = json.dumps({"x": "\u65e5\u672c\u8a9e" * 40 + " \U0001f600 card 4111 1111 1111 1111"})
     result = scrubber.scrub(cjk)
     assert result.error is None  # many escapes are text, not binary content

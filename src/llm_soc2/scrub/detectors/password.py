@@ -3,7 +3,7 @@
 Only the value is redacted (``password=[PASSWORD]``). A value is believed when it looks like a secret
 rather than code or a placeholder: at least 8 characters, Shannon entropy of at least
 ``ENTROPY_MIN_BITS`` bits per character (for values shorter than 14 characters, which cannot reach it
-with all characters distinct, 80% of ``log2(length)``), and either two character classes (lower, upper, digit, other)
+with all characters distinct, 70% of ``log2(length)``: a random value with a few repeated characters), and either two character classes (lower, upper, digit, other)
 or 16 characters or more. So ``password=Tr0ub4dor&3`` is redacted, while ``password=os.environ[...]``,
 ``token: ${TOKEN}``, ``secret: ********`` and low-entropy values such as ``password: 12345678`` are not.
 """
@@ -18,7 +18,7 @@ from llm_soc2.scrub.detector import Detector, char_classes, shannon_entropy
 from llm_soc2.scrub.findings import Kind
 
 ENTROPY_MIN_BITS = 3.0
-SHORT_VALUE_RATIO = 0.8  # a value of n < 14 characters has at most log2(n) bits: 80% of that is enough
+SHORT_VALUE_RATIO = 0.7  # a value of n < 14 characters has at most log2(n) bits: 70% of that is enough
 # Placeholders and code, not secrets: ${DB_PASSWORD}, $TOKEN, %(pw)s, {{ secret }}, {pw}, <password>, ****,
 # os.environ["X"], get_key(). Python ``re`` on one value of at most 256 characters, no nested quantifiers.
 _NOT_A_SECRET = re.compile(
