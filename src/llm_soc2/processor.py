@@ -328,7 +328,7 @@ class LLMSpanProcessor(SpanProcessor):
         if handoff is not None:
             if handoff.submit((span, attributes)):
                 return
-            self._log_once("handoff", "the span processor's queue is full: processing on the calling thread")
+            self._log_once("handoff", "span processor queue full or closed: processing on the calling thread")
         self._handle((span, attributes))
 
     def _handle(self, item: tuple[ReadableSpan, dict[str, Any]]) -> None:
