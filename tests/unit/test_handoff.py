@@ -128,14 +128,15 @@ def test_the_processor_works_off_the_ending_thread_and_falls_back_to_it_when_ful
     _genai_span(provider)  # handed over; the background thread blocks in the sink
     assert exporter.get_finished_spans() == ()
     gate.set()
+    provider.force_flush()
+    assert threads == ["llm-soc2-span-processor"]
     _genai_span(provider)
     provider.force_flush()
     assert len(exporter.get_finished_spans()) == 2
-    assert threads[0] == "llm-soc2-span-processor"
 
     gate.clear()
     _genai_span(provider)  # blocks the thread again ...
-    threading.Timer(0.3, gate.set).start()
+    threading.Timer(1.0, gate.set).start()
     for _ in range(3):  # ... so with a queue of one, some of these are processed right here
         _genai_span(provider)
     provider.shutdown()  # drains: every span reached the exporter
