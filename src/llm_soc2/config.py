@@ -114,12 +114,12 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     Variable(
         "LLM_SOC2_PROCESSOR_BACKGROUND",
         "true",
-        "Scrub, classify and audit GenAI spans on a background thread instead of the one that ended them.",
+        "Scrub, classify and audit GenAI spans, and record client histograms, on background threads.",
     ),
     Variable(
         "LLM_SOC2_PROCESSOR_QUEUE_SIZE",
         "4096",
-        "GenAI spans waiting for the background thread; past it the ending thread processes its own span.",
+        "Items waiting for each background thread; past it the calling thread does its own work.",
     ),
     Variable(
         "LLM_SOC2_RISK_POLICY",

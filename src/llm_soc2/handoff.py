@@ -1,7 +1,7 @@
 """Hand work to one background thread, so the application thread pays a queue append, not the work.
 
-The GenAI span processor scrubs, classifies and audits on this thread instead of the thread that ended
-the span (the one serving a request). Bounded: past ``capacity`` waiting items ``submit`` returns False
+The GenAI span processor scrubs, classifies and audits on such a thread instead of the thread that ended
+the span (the one serving a request); the instrumentation records its histograms on another. Bounded: past ``capacity`` waiting items ``submit`` returns False
 and the caller does the work itself, so a burst slows the application down rather than losing a span or
 an audit record. ``flush`` waits until everything handed over is done; ``close`` drains what is left.
 Fork-safe: the child of a ``fork()`` forgets what its parent had queued (the parent handles it) and
@@ -10,13 +10,15 @@ starts its own thread on its first ``submit``.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeVar
 
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -87,6 +89,7 @@ class Handoff(Generic[_T]):
         except RuntimeError:  # interpreter shutting down, or no more threads
             return False
         self._thread = thread
+        _flush_at_exit()
         return True
 
     def _loop(self) -> None:
@@ -112,6 +115,26 @@ class Handoff(Generic[_T]):
                 self._pending -= 1
                 if self._pending == 0:
                     self._idle.notify_all()
+
+
+def flush_all(timeout: float) -> bool:
+    """Wait until every hand-off in this process is idle, within ``timeout`` seconds overall (before
+    the providers their work reports through are flushed or shut down)."""
+    deadline = time.monotonic() + timeout
+    return all(h.flush(max(0.0, deadline - time.monotonic())) for h in list(_instances))
+
+
+_EXIT_FLUSH_S: Final = 5.0
+_exit_flush_registered = False
+
+
+def _flush_at_exit() -> None:
+    # Registered at the first thread start, so it runs before the atexit shutdown of providers created
+    # earlier (atexit is last in, first out): what is queued reaches them.
+    global _exit_flush_registered
+    if not _exit_flush_registered:
+        _exit_flush_registered = True
+        atexit.register(flush_all, _EXIT_FLUSH_S)
 
 
 def _after_fork_in_child() -> None:

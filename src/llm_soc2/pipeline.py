@@ -41,7 +41,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
-from llm_soc2 import semconv
+from llm_soc2 import handoff, semconv
 from llm_soc2.config import Settings
 from llm_soc2.instrumentation.coexistence import is_duplicate_genai_span
 from llm_soc2.processor import LLMLogRecordProcessor, LLMSpanProcessor
@@ -128,6 +128,7 @@ class Pipeline:
             except Exception:
                 _log.exception("llm-soc2: flushing %s failed", type(service).__name__)
                 ok = False
+        ok = handoff.flush_all(timeout_millis / 1000) and ok  # histograms recorded in the background
         for target in (self.log_processor, self.meter_provider):
             ok = _flush(target, timeout_millis) and ok
         return ok
@@ -156,6 +157,7 @@ class Pipeline:
                 service.shutdown(_SERVICE_SHUTDOWN_TIMEOUT_S)
             except Exception:
                 _log.exception("llm-soc2: shutting down %s failed", type(service).__name__)
+        handoff.flush_all(_SERVICE_SHUTDOWN_TIMEOUT_S)
         for target in (logging_, metering):
             _shutdown(target)
 

@@ -27,7 +27,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from llm_soc2 import semconv
+from llm_soc2 import handoff, semconv
 from llm_soc2.config import ContentCapture, Settings
 from llm_soc2.instrumentation.anthropic import AnthropicInstrumentor
 from llm_soc2.instrumentation.openai import OpenAIInstrumentor
@@ -68,6 +68,7 @@ class Recorder:
         return spans[0]
 
     def metric_points(self, name: str) -> list[Any]:
+        handoff.flush_all(10)  # the instrumentation records its histograms in the background
         data = self.metric_reader.get_metrics_data()
         points: list[Any] = []
         if data is None:

@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from llm_soc2 import handoff
 from llm_soc2 import semconv as sc
 from llm_soc2.audit import AuditLog, AuditRecord, AuditWriter
 from llm_soc2.config import Settings
@@ -97,6 +98,7 @@ class App:
         return self.exporter.get_finished_spans()[-1]
 
     def metric(self, name: str) -> dict[str, Any]:
+        handoff.flush_all(10)  # histograms are recorded in the background
         data = self.reader.get_metrics_data()
         points: dict[str, Any] = {}
         for resource_metrics in data.resource_metrics if data else ():
