@@ -154,3 +154,38 @@ def test_with_background_off_the_span_is_processed_before_end_returns(tmp_path: 
     _genai_span(provider)
     assert len(exporter.get_finished_spans()) == 1
     provider.shutdown()
+
+
+def test_client_histograms_are_recorded_in_the_background_and_drained_at_close(tmp_path: Path) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from llm_soc2.instrumentation._telemetry import Telemetry
+
+    reader = InMemoryMetricReader()
+    telemetry = Telemetry(
+        tracer_provider=TracerProvider(),
+        meter_provider=MeterProvider(metric_readers=[reader]),
+        settings=Settings.from_env({"LLM_SOC2_DATA_DIR": str(tmp_path)}),
+    )
+    span = telemetry.tracer.start_span("chat gpt-4o")
+    for _ in range(100):
+        telemetry.record([(telemetry.duration, 0.25, {sc.GEN_AI_OPERATION_NAME: "chat"})], span)
+    span.end()
+    thread = telemetry._metrics._thread if telemetry._metrics is not None else None
+    assert thread is not None
+    assert thread.name == "llm-soc2-client-metrics"
+    telemetry.close()
+    assert not thread.is_alive()
+    data = reader.get_metrics_data()
+    assert data is not None
+    (point,) = [
+        p
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name == sc.METRIC_OPERATION_DURATION
+        for p in m.data.data_points
+    ]
+    assert point.count == 100
+    assert point.sum == 25.0

@@ -40,6 +40,7 @@ ERROR_EVENT: Final = "event"  # emitting the content event
 ERROR_KEY: Final = "deployment_key"  # the deployment key could not be loaded: no fingerprints
 
 _CACHE_LIMIT: Final = 1024
+_CLOSE_TIMEOUT_S: Final = 5.0
 
 
 @dataclass(slots=True)
@@ -166,6 +167,13 @@ class Telemetry:
             self.report(ERROR_KEY, exc)
         self._fingerprints: dict[tuple[str, str], str] = {}
         self._template_hashes: dict[str, str] = {}
+
+    def close(self) -> None:
+        """Uninstrumented: wrappers still bound (``with_raw_response``) pass calls through, and the
+        histograms' thread finishes its queue and exits (calls still in flight record inline)."""
+        self.active = False
+        if self._metrics is not None:
+            self._metrics.close(timeout=_CLOSE_TIMEOUT_S)
 
     def record(self, measurements: list[Measurement], span: Span) -> None:
         """Record a finished call's histograms, in the background when possible. The span's context

@@ -112,7 +112,7 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _uninstrument(self, **kwargs: Any) -> None:
         if self._telemetry is not None:
-            self._telemetry.active = False
+            self._telemetry.close()
             self._telemetry = None
         for method, _ in (*_CALLS, *_STREAMS):
             owner, name = method.split(".")

@@ -87,7 +87,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _uninstrument(self, **kwargs: Any) -> None:
         if self._telemetry is not None:
-            self._telemetry.active = False  # bound wrappers cached by with_raw_response pass calls through
+            self._telemetry.close()
             self._telemetry = None
         for module, method, _, _ in _METHODS:
             owner, name = method.split(".")
