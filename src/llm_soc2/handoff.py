@@ -1,11 +1,12 @@
 """Hand work to one background thread, so the application thread pays a queue append, not the work.
 
 The GenAI span processor scrubs, classifies and audits on such a thread instead of the thread that ended
-the span (the one serving a request); the instrumentation records its histograms on another. Bounded: past ``capacity`` waiting items ``submit`` returns False
-and the caller does the work itself, so a burst slows the application down rather than losing a span or
-an audit record. ``flush`` waits until everything handed over is done; ``close`` drains what is left.
-Fork-safe: the child of a ``fork()`` forgets what its parent had queued (the parent handles it) and
-starts its own thread on its first ``submit``.
+the span (the one serving a request); the instrumentation records its histograms on another.
+Bounded: past ``capacity`` waiting items ``submit`` returns False and the caller does the work itself,
+so a burst slows the application down rather than losing a span or an audit record. ``flush`` waits
+until everything handed over is done; ``close`` drains what is left. Fork-safe: the child of a
+``fork()`` forgets what its parent had queued (the parent handles it) and starts its own thread on its
+first ``submit``.
 """
 
 from __future__ import annotations
@@ -121,7 +122,8 @@ def flush_all(timeout: float) -> bool:
     """Wait until every hand-off in this process is idle, within ``timeout`` seconds overall (before
     the providers their work reports through are flushed or shut down)."""
     deadline = time.monotonic() + timeout
-    return all(h.flush(max(0.0, deadline - time.monotonic())) for h in list(_instances))
+    flushed = [h.flush(max(0.0, deadline - time.monotonic())) for h in list(_instances)]
+    return all(flushed)
 
 
 _EXIT_FLUSH_S: Final = 5.0

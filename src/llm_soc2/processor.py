@@ -16,6 +16,7 @@ slows the application down rather than losing a span or an audit record. For eac
 
 Nothing unscrubbed waits anywhere but in this process's memory: the queue holds the SDK's ended spans,
 which no exporter sees until step 5. ``force_flush`` and ``shutdown`` drain the queue first.
+
 Spans that are not GenAI spans are forwarded unchanged (fast path). Fail closed: if anything in steps 1-2
 raises, every content-bearing attribute, event attribute and status description is removed from the
 copy and ``llm_soc2.scrub.error`` says why. Nothing here raises into the application.
