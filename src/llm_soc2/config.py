@@ -118,7 +118,7 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     ),
     Variable(
         "LLM_SOC2_PROCESSOR_QUEUE_SIZE",
-        "4096",
+        "512",
         "Items waiting for each background thread; past it the calling thread does its own work.",
     ),
     Variable(
@@ -294,7 +294,7 @@ class Settings:
     pii_ner: bool = False
     scrub_timeout_ms: float = 50.0
     processor_background: bool = True
-    processor_queue_size: int = 4096
+    processor_queue_size: int = 512  # spans hold up to twice LLM_SOC2_MAX_CONTENT_BYTES each
     risk_policy: str = ""
     audit_enabled: bool = True
     audit_url: str = ""
@@ -352,7 +352,7 @@ class Settings:
             "pii_ner": _env_bool(env, "LLM_SOC2_PII_NER", False),
             "scrub_timeout_ms": _env_float(env, "LLM_SOC2_SCRUB_TIMEOUT_MS", 50.0, minimum=0.1),
             "processor_background": _env_bool(env, "LLM_SOC2_PROCESSOR_BACKGROUND", True),
-            "processor_queue_size": _env_int(env, "LLM_SOC2_PROCESSOR_QUEUE_SIZE", 4096, minimum=1),
+            "processor_queue_size": _env_int(env, "LLM_SOC2_PROCESSOR_QUEUE_SIZE", 512, minimum=1),
             "risk_policy": env.get("LLM_SOC2_RISK_POLICY", "").strip(),
             "audit_enabled": _env_bool(env, "LLM_SOC2_AUDIT", True),
             "audit_url": env.get("LLM_SOC2_AUDIT_URL", "").strip(),
