@@ -60,6 +60,7 @@ def test_close_handles_what_the_thread_did_not_reach() -> None:
         handoff.submit(i)
     threading.Timer(0.2, recorder.gate.set).start()
     handoff.close(timeout=0.01)  # the thread is stuck: the rest is handled here
+    assert handoff.flush(10)  # the item the thread was stuck on completes too
     assert sorted(recorder.items) == [0, 1, 2, 3]
     assert threading.current_thread().name in recorder.threads
 
