@@ -142,6 +142,23 @@ class Usage:
     flagged_false: int = 0
 
 
+def _count_use(table: dict[str, Usage], name: Any, t: int, model: str, flag: Any) -> None:
+    """One call with a key fingerprint or template hash (``flag``: api_key.known / change.approved)."""
+    usage = table.get(name)
+    if usage is None:
+        usage = table[name] = Usage(str(name), t, t)
+    usage.calls += 1
+    if t > usage.last_ns:
+        usage.last_ns = t
+    elif t < usage.first_ns:
+        usage.first_ns = t
+    usage.models.add(model)
+    if flag is True:
+        usage.flagged_true += 1
+    elif flag is False:
+        usage.flagged_false += 1
+
+
 @dataclass
 class Event:
     """A compact copy of a non-interaction record."""
@@ -773,37 +790,13 @@ def _stream(
         fingerprint = get(fingerprint_attr)
         known = get(known_attr)
         if fingerprint:
-            usage = keys.get(fingerprint)
-            if usage is None:
-                usage = keys[fingerprint] = Usage(str(fingerprint), t, t)
-            usage.calls += 1
-            if t > usage.last_ns:
-                usage.last_ns = t
-            elif t < usage.first_ns:
-                usage.first_ns = t
-            usage.models.add(model)
-            if known is True:
-                usage.flagged_true += 1
-            elif known is False:
-                usage.flagged_false += 1
+            _count_use(keys, fingerprint, t, model, known)
         if known is not None:
             facts.key_flagged += 1
         template = get(template_attr)
         approved = get(approved_attr)
         if template:
-            tusage = templates.get(template)
-            if tusage is None:
-                tusage = templates[template] = Usage(str(template), t, t)
-            tusage.calls += 1
-            if t > tusage.last_ns:
-                tusage.last_ns = t
-            elif t < tusage.first_ns:
-                tusage.first_ns = t
-            tusage.models.add(model)
-            if approved is True:
-                tusage.flagged_true += 1
-            elif approved is False:
-                tusage.flagged_false += 1
+            _count_use(templates, template, t, model, approved)
         if approved is not None:
             facts.change_flagged += 1
             if approved is False:
