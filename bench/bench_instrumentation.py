@@ -136,35 +136,53 @@ def added(result: dict[str, Any], baseline: dict[str, Any]) -> float:
 # --------------------------------------------------------------------------------------------------
 # Ours
 # --------------------------------------------------------------------------------------------------
-def run_ours(base_url: str, calls: int, rounds: int, data_dir: Path) -> dict[str, dict[str, Any]]:
-    import openai
-    from opentelemetry.sdk._logs import LoggerProvider
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-
-    import llm_soc2
-    from llm_soc2.config import ContentCapture, Settings
-    from llm_soc2.instrumentation.openai import OpenAIInstrumentor
+def _null_exporter() -> Any:
+    """A span exporter that drops everything: only the work before export is timed."""
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
     class NullExporter(SpanExporter):
         def export(self, spans: Sequence[Any]) -> SpanExportResult:
             return SpanExportResult.SUCCESS
 
-    settings = Settings.from_env(data_dir=data_dir, content_capture=ContentCapture.SPAN_ONLY)
-    bare_tracer = TracerProvider()
-    bare_tracer.add_span_processor(BatchSpanProcessor(NullExporter()))
-    bare_meter = MeterProvider(metric_readers=[InMemoryMetricReader()])
-    pipeline = llm_soc2.configure(
+    return NullExporter()
+
+
+def _configure_pipeline(settings: Any) -> Any:
+    """``llm_soc2.configure()`` on private providers, exporting nowhere, not instrumenting."""
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+
+    import llm_soc2
+
+    return llm_soc2.configure(
         settings,
         tracer_provider=TracerProvider(),
         meter_provider=MeterProvider(metric_readers=[InMemoryMetricReader()]),
         logger_provider=LoggerProvider(),
-        span_exporters=[NullExporter()],
+        span_exporters=[_null_exporter()],
         log_exporters=[],
         instrument=False,
     )
+
+
+def run_ours(base_url: str, calls: int, rounds: int, data_dir: Path) -> dict[str, dict[str, Any]]:
+    import openai
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    import llm_soc2
+    from llm_soc2.config import ContentCapture, Settings
+    from llm_soc2.instrumentation.openai import OpenAIInstrumentor
+
+    settings = Settings.from_env(data_dir=data_dir, content_capture=ContentCapture.SPAN_ONLY)
+    bare_tracer = TracerProvider()
+    bare_tracer.add_span_processor(BatchSpanProcessor(_null_exporter()))
+    bare_meter = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    pipeline = _configure_pipeline(settings)
     instrumentor = OpenAIInstrumentor()
     client = openai.OpenAI(base_url=base_url, api_key="sk-bench-0123456789abcdefghijklmn", max_retries=0)
 
@@ -210,19 +228,15 @@ def run_wrapper_only(calls: int, data_dir: Path) -> dict[str, float]:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     from llm_soc2.config import ContentCapture, Settings
     from llm_soc2.instrumentation._openai import ChatCompletions
     from llm_soc2.instrumentation._telemetry import Telemetry
     from llm_soc2.instrumentation._wrappers import sync_wrapper
 
-    class NullExporter(SpanExporter):
-        def export(self, spans: Sequence[Any]) -> SpanExportResult:
-            return SpanExportResult.SUCCESS
-
     tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(BatchSpanProcessor(NullExporter()))
+    tracer_provider.add_span_processor(BatchSpanProcessor(_null_exporter()))
     settings = Settings.from_env(data_dir=data_dir, content_capture=ContentCapture.SPAN_ONLY)
     response = ChatCompletion.model_validate(
         {
@@ -311,34 +325,17 @@ def _pipeline_wrapper_cpu(
 ) -> float:
     """``paced_cpu`` of the stub call through the whole ``configure()`` pipeline (scrubbing, risk,
     governance, audit, drift)."""
-    from opentelemetry.sdk._logs import LoggerProvider
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
     import llm_soc2
     from llm_soc2.config import ContentCapture, Settings
     from llm_soc2.instrumentation._telemetry import Telemetry
-
-    class NullExporter(SpanExporter):
-        def export(self, spans: Sequence[Any]) -> SpanExportResult:
-            return SpanExportResult.SUCCESS
 
     settings = Settings.from_env(
         data_dir=data_dir / f"pipeline-{background}",
         content_capture=ContentCapture.SPAN_ONLY,
         processor_background=background,
     )
-    pipeline = llm_soc2.configure(
-        settings,
-        tracer_provider=TracerProvider(),
-        meter_provider=MeterProvider(metric_readers=[InMemoryMetricReader()]),
-        logger_provider=LoggerProvider(),
-        span_exporters=[NullExporter()],
-        log_exporters=[],
-        instrument=False,
-    )
+    pipeline = _configure_pipeline(settings)
     try:
         kwargs = pipeline.instrument_kwargs()
         telemetry = Telemetry(
