@@ -88,6 +88,21 @@ def _verify(log: AuditLog, witness: DirectoryWitness) -> Any:
     return log.verify(trusted=load_trusted_checkpoints([witness.directory]))
 
 
+def test_a_write_cut_short_leaves_no_checkpoint_behind(witnessed: tuple[AuditLog, DirectoryWitness]) -> None:
+    # What a process killed while witnessing leaves: its temporary file, never a truncated checkpoint.
+    log, witness = witnessed
+    checkpoint = log.checkpoint()
+    folder = witness.path_for(checkpoint).parent
+    stray = folder / ".999.checkpoint.123-abcd.tmp"
+    stray.write_text(checkpoint.note[:40])
+    before = sorted(p.name for p in folder.glob("*.checkpoint"))
+    assert all(not name.startswith(".") for name in before)
+    witness.witness(checkpoint)  # the same tree head again: nothing to add, no temporary file of its own
+    assert sorted(p.name for p in folder.glob("*.checkpoint")) == before
+    assert [p.name for p in folder.iterdir() if p.name.endswith(".tmp")] == [stray.name]
+    assert _verify(log, witness).ok
+
+
 def test_untouched_log_verifies_against_the_witness(witnessed: tuple[AuditLog, DirectoryWitness]) -> None:
     log, witness = witnessed
     report = _verify(log, witness)

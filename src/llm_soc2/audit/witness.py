@@ -21,6 +21,7 @@ import logging
 import os
 import queue
 import re
+import secrets
 import threading
 import time
 import urllib.error
@@ -64,9 +65,17 @@ class DirectoryWitness:
     def witness(self, checkpoint: SignedCheckpoint) -> None:
         path = self.path_for(checkpoint)
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = checkpoint.note.encode("utf-8")
+        # Written whole under a temporary name, then linked in: a process killed mid-write leaves a stray
+        # temporary file, never a truncated checkpoint; link() fails if the name exists (no overwrite).
+        tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+            os.write(fd, checkpoint.note.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)
         except FileExistsError:
             existing = SignedCheckpoint.from_note(path.read_text(encoding="utf-8"))
             if existing.checkpoint != checkpoint.checkpoint:
@@ -74,11 +83,8 @@ class DirectoryWitness:
                     f"{path} already holds a different checkpoint at size {checkpoint.size}: split view"
                 ) from None
             return  # the same tree head, possibly signed by another key or process
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
         finally:
-            os.close(fd)
+            os.unlink(tmp)
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
