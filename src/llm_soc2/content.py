@@ -219,10 +219,12 @@ def extract(attributes: Mapping[str, Any], *, all_strings: bool = True) -> Extra
     for key, value in attributes.items():
         kind = type(value)
         if kind is str or isinstance(value, str):
-            if key in _JSON_CONTENT:
-                direction, role = _JSON_CONTENT[key]
-                _extract_json(out, key, value, direction, role)
-            elif not is_structural(key) and (all_strings or _is_known_content_key(key)):
+            role = _string_kinds.get(key) or _string_key_kind(key)
+            if role is _STRUCTURAL:
+                continue
+            if role is not _PLAIN:
+                _extract_json(out, key, value, *role)
+            elif all_strings or _is_known_content_key(key):
                 doc = Document(key, value, "text")
                 out.documents[key] = doc
                 out.leaves.append(Leaf(value, _direction_of(key), _indexed_role(key, attributes), key))
@@ -244,6 +246,22 @@ def extract(attributes: Mapping[str, Any], *, all_strings: bool = True) -> Extra
             # Bytes attributes are opaque: never exported raw from a GenAI span.
             out.documents[key] = Document(key, value, "bytes", failed="binary attribute")
     return out
+
+
+# What a string attribute is, by key: a JSON content attribute (its direction and role), structure, or
+# plain text. One memo lookup per attribute on every span.
+_STRUCTURAL: Final = ("structural",)
+_PLAIN: Final = ("plain",)
+_string_kinds: dict[str, tuple[str, ...]] = {}
+
+
+def _string_key_kind(key: str) -> tuple[str, ...]:
+    known = _string_kinds.get(key)
+    if known is None:
+        known = _JSON_CONTENT.get(key) or (_STRUCTURAL if is_structural(key) else _PLAIN)
+        if len(_string_kinds) < _KEY_MEMO_LIMIT:
+            _string_kinds[key] = known
+    return known
 
 
 def _is_known_content_key(key: str) -> bool:
@@ -316,36 +334,44 @@ def _walk(leaves: list[Leaf], node: Any, key: str, direction: str, role: str, de
             role = ROLE_TOOL
         for k, v in node.items():
             kind = type(v)  # parsed JSON holds exact types: the isinstance checks are for the rest
-            if kind is str or isinstance(v, str):
-                if k in _JSON_STRUCTURAL_KEYS:
-                    continue
-                # Tool-call arguments are often a JSON string themselves: scrubbed as text, which is safe
-                # (detectors see through the quoting) and keeps the string byte-compatible.
-                leaves.append(Leaf(v, direction, role, key, node, k))
-            elif kind is dict or kind is list or isinstance(v, dict | list):
+            if kind is str:
+                if k not in _JSON_STRUCTURAL_KEYS:
+                    # Tool-call arguments are often a JSON string themselves: scrubbed as text, which is
+                    # safe (detectors see through the quoting) and keeps the string byte-compatible.
+                    leaves.append(Leaf(v, direction, role, key, node, k))
+            elif kind is dict or kind is list:
+                _walk(leaves, v, key, direction, role, depth + 1)
+            elif isinstance(v, str):
+                if k not in _JSON_STRUCTURAL_KEYS:
+                    leaves.append(Leaf(v, direction, role, key, node, k))
+            elif isinstance(v, dict | list):
                 _walk(leaves, v, key, direction, role, depth + 1)
     elif isinstance(node, list):
         for i, v in enumerate(node):
             kind = type(v)
-            if kind is str or isinstance(v, str):
+            if kind is str:
                 leaves.append(Leaf(v, direction, role, key, node, i))
-            elif kind is dict or kind is list or isinstance(v, dict | list):
+            elif kind is dict or kind is list:
+                _walk(leaves, v, key, direction, role, depth + 1)
+            elif isinstance(v, str):
+                leaves.append(Leaf(v, direction, role, key, node, i))
+            elif isinstance(v, dict | list):
                 _walk(leaves, v, key, direction, role, depth + 1)
 
 
 def write_back(
     extracted: ExtractedContent,
-    results: Sequence[tuple[str | None, str | None]],
+    results: Sequence[ScrubbedText],
     attributes: dict[str, Any],
 ) -> list[str]:
-    """Apply scrub results (one ``(text_or_None, error_or_None)`` per leaf, in leaf order) to
+    """Apply scrub results (one ``(text_or_None, findings, error_or_None)`` per leaf, in leaf order) to
     ``attributes`` in place. Returns the keys that were removed because they could not be scrubbed.
 
     A leaf whose text is ``None`` without an error was dropped on purpose (the ``drop`` action) and
     becomes ``DROPPED_MARKER``; a leaf with an error fails its whole attribute closed: it is removed.
     """
     docs = extracted.documents
-    for leaf, (text, error) in zip(extracted.leaves, results, strict=True):
+    for leaf, (text, _, error) in zip(extracted.leaves, results, strict=True):
         doc = docs[leaf.key]
         if error is not None:
             doc.failed = error
@@ -373,25 +399,31 @@ def write_back(
     return removed
 
 
+# What a scrubber makes of one text: the scrubbed text (None: dropped), the findings, the error if any.
+ScrubbedText = tuple[str | None, Any, str | None]
+
+
 def scrub_attributes(
     attributes: Mapping[str, Any],
-    scrub_texts: Callable[[list[str]], list[tuple[str | None, str | None, Any]]],
+    scrub_texts: Callable[[list[str]], list[ScrubbedText]],
     *,
     all_strings: bool = True,
+    in_place: bool = False,
 ) -> tuple[dict[str, Any], ExtractedContent, list[Any], list[str]]:
-    """Scrub a mapping of attributes. ``scrub_texts`` maps texts to ``(text, error, findings)``.
+    """Scrub a mapping of attributes. ``scrub_texts`` maps texts to ``(text, findings, error)``.
+    ``in_place``: ``attributes`` is a dict the caller owns, written to instead of a copy.
 
     Returns the new attributes, the extracted content (with scrubbed leaves in place for JSON), the
     findings per leaf, and the keys removed by fail-closed handling.
     """
     extracted = extract(attributes, all_strings=all_strings)
-    new_attributes = dict(attributes)
+    new_attributes = attributes if in_place and type(attributes) is dict else dict(attributes)
     if not extracted.documents:
         return new_attributes, extracted, [], []
     texts = [leaf.text for leaf in extracted.leaves]
     results = scrub_texts(texts) if texts else []
-    removed = write_back(extracted, [(text, error) for text, error, _ in results], new_attributes)
-    return new_attributes, extracted, [findings for _, _, findings in results], removed
+    removed = write_back(extracted, results, new_attributes)
+    return new_attributes, extracted, [findings for _, findings, _ in results], removed
 
 
 def parsed_content(attributes: Mapping[str, Any]) -> dict[str, Any]:
@@ -447,24 +479,38 @@ def texts_by_role(leaves: Sequence[Leaf], scrubbed: Sequence[str | None]) -> dic
     for leaf, text in zip(leaves, scrubbed, strict=True):
         if text is None:
             continue
-        if leaf.direction == OUTPUT:
-            group = ROLE_ASSISTANT
-        elif leaf.role in (ROLE_SYSTEM, "developer"):
-            group = ROLE_SYSTEM
-        elif leaf.role == ROLE_TOOL:
-            group = ROLE_TOOL
-        elif leaf.role == ROLE_CONTEXT:
-            group = ROLE_CONTEXT
-        elif leaf.role == ROLE_ASSISTANT:
-            continue  # earlier assistant turns in the input history: neither prompt nor response
-        elif leaf.role == ROLE_TOOL_DEFINITION or leaf.key in (
-            sc.OPENINFERENCE_INVOCATION_PARAMETERS,
-            sc.RESPONSE_FORMAT_SCHEMA,
-        ):
-            continue
-        elif leaf.key in _JSON_CONTENT or is_content_only_key(leaf.key):
-            group = ROLE_USER
-        else:
-            continue
-        groups.setdefault(group, []).append(text)
+        where = (leaf.direction, leaf.role, leaf.key)
+        group = _groups.get(where, _UNKNOWN)
+        if group is _UNKNOWN:
+            group = _group_of(*where)
+            if len(_groups) < _KEY_MEMO_LIMIT:
+                _groups[where] = group
+        if group is not None:
+            groups.setdefault(group, []).append(text)
     return groups
+
+
+_UNKNOWN: Final = "\x00unknown"
+# (direction, role, key) -> the group of a leaf found there; roles come from content, so it is bounded.
+_groups: dict[tuple[str, str, str], str | None] = {}
+
+
+def _group_of(direction: str, role: str, key: str) -> str | None:
+    if direction == OUTPUT:
+        return ROLE_ASSISTANT
+    if role in (ROLE_SYSTEM, "developer"):
+        return ROLE_SYSTEM
+    if role == ROLE_TOOL:
+        return ROLE_TOOL
+    if role == ROLE_CONTEXT:
+        return ROLE_CONTEXT
+    if role == ROLE_ASSISTANT:
+        return None  # earlier assistant turns in the input history: neither prompt nor response
+    if role == ROLE_TOOL_DEFINITION or key in (
+        sc.OPENINFERENCE_INVOCATION_PARAMETERS,
+        sc.RESPONSE_FORMAT_SCHEMA,
+    ):
+        return None
+    if key in _JSON_CONTENT or is_content_only_key(key):
+        return ROLE_USER
+    return None

@@ -47,6 +47,7 @@ from llm_soc2.labels import LabelCap
 
 if TYPE_CHECKING:
     from llm_soc2.risk import Assessment, RiskEngine
+    from llm_soc2.risk import Interaction as RiskInteraction
     from llm_soc2.scrub import Finding, Scrubber
 
 _log = logging.getLogger(__name__)
@@ -88,8 +89,29 @@ class Sink(Protocol):
 class _ScrubbedSpan(ReadableSpan):
     """A copy that still reports what the SDK dropped from the original (limits are evidence too)."""
 
-    def __init__(self, original: ReadableSpan, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        original: ReadableSpan,
+        attributes: Mapping[str, Any],
+        events: tuple[Event, ...],
+        links: tuple[Link, ...],
+        status: Status,
+    ) -> None:
+        """``original`` with these attributes, events, links and status; everything else as it was."""
+        super().__init__(
+            name=original.name,
+            context=original.context,
+            parent=original.parent,
+            resource=original.resource,
+            attributes=attributes,
+            events=events,
+            links=links,
+            kind=original.kind,
+            status=status,
+            start_time=original.start_time,
+            end_time=original.end_time,
+            instrumentation_scope=original.instrumentation_scope,
+        )
         self._dropped = (original.dropped_attributes, original.dropped_events, original.dropped_links)
 
     @property
@@ -391,17 +413,18 @@ class LLMSpanProcessor(SpanProcessor):
                 self._log_once(f"sink:{sink!r}", "a sink failed")
         return self._copy(span, interaction.attributes, events, status)
 
-    def _scrub_texts(self, texts: list[str]) -> list[tuple[str | None, str | None, Any]]:
-        scrubber = self.scrubber
-        many = getattr(scrubber, "scrub_many", None)
-        results = many(texts) if many is not None else [scrubber.scrub(text) for text in texts]
-        return [(r.text, r.error, r.findings) for r in results]
+    def _scrub_texts(self, texts: list[str]) -> list[ct.ScrubbedText]:
+        return _scrub_texts(self.scrubber, texts)
 
     def _scrub_and_classify(
         self, span: ReadableSpan, attributes: dict[str, Any] | None = None
     ) -> tuple[ProcessedInteraction, Sequence[Event], Status]:
-        original = attributes if attributes is not None else _plain(span.attributes)
-        attributes, extracted, findings, removed = ct.scrub_attributes(original, self._scrub_texts)
+        # ``attributes`` is on_end's private copy of the span's: scrubbed where it lies.
+        attributes, extracted, findings, removed = ct.scrub_attributes(
+            attributes if attributes is not None else _plain(span.attributes),
+            self._scrub_texts,
+            in_place=True,
+        )
         errors: list[str] = []
         if removed:
             errors.append("unscrubbable content removed: " + ",".join(sorted(removed)))
@@ -409,11 +432,15 @@ class LLMSpanProcessor(SpanProcessor):
                 self._count_failure("content")
 
         counts: dict[tuple[str, str, str], int] = {}
-        for leaf, leaf_findings in zip(extracted.leaves, findings, strict=True):
-            if leaf_findings:
-                _tally(leaf_findings, leaf.direction, counts)
+        found = any(findings)
+        if found:
+            for leaf, leaf_findings in zip(extracted.leaves, findings, strict=True):
+                if leaf_findings:
+                    _tally(leaf_findings, leaf.direction, counts)
 
-        events = [self._scrub_event(event, counts, errors) for event in span.events]
+        events = span.events
+        if events:
+            events = tuple(self._scrub_event(event, counts, errors) for event in events)
         status = span.status
         if status.description:
             result = self.scrubber.scrub(status.description)
@@ -429,7 +456,10 @@ class LLMSpanProcessor(SpanProcessor):
         if errors:
             attributes[sc.SCRUB_ERROR] = "; ".join(errors)
 
-        scrubbed_leaf_texts = _scrubbed_leaf_texts(extracted)
+        # Without findings or removals every leaf is as it was: read the texts, not the write-back.
+        scrubbed_leaf_texts = (
+            _scrubbed_leaf_texts(extracted) if found or removed else [leaf.text for leaf in extracted.leaves]
+        )
         groups = ct.texts_by_role(extracted.leaves, scrubbed_leaf_texts)
         response_text = "\n".join(groups.get(ct.ROLE_ASSISTANT, ()))
         assessment = self._assess(attributes, groups, response_text, input_entities, output_entities)
@@ -442,7 +472,7 @@ class LLMSpanProcessor(SpanProcessor):
             input_entities,
             output_entities,
             response_text,
-            sum(len(text) for text in groups.get(ct.ROLE_USER, ())),
+            sum(map(len, groups.get(ct.ROLE_USER, ()))),
             counts,
         )
         return interaction, events, status
@@ -466,20 +496,18 @@ class LLMSpanProcessor(SpanProcessor):
         input_entities: Mapping[str, int],
         output_entities: Mapping[str, int],
     ) -> Assessment | None:
-        from llm_soc2.risk import Interaction as RiskInteraction
-
-        finish = attributes.get(sc.GEN_AI_RESPONSE_FINISH_REASONS) or ()
+        finish = tuple(map(str, attributes.get(sc.GEN_AI_RESPONSE_FINISH_REASONS) or ()))
         context = groups.get(ct.ROLE_CONTEXT)
         schema = _json_object(attributes.get(sc.RESPONSE_FORMAT_SCHEMA))
         try:
             return self.risk_engine.assess(
-                RiskInteraction(
+                _interaction_type()(
                     prompt="\n".join(groups.get(ct.ROLE_USER, ())),
                     response=response_text,
                     system="\n".join(groups.get(ct.ROLE_SYSTEM, ())),
                     tool_results=tuple(groups.get(ct.ROLE_TOOL, ())),
                     context="\n".join(context) if context else None,
-                    finish_reasons=tuple(str(reason) for reason in finish),
+                    finish_reasons=finish,
                     response_schema=schema,
                     input_entities=tuple(input_entities),
                     output_entities=tuple(output_entities),
@@ -530,21 +558,7 @@ class LLMSpanProcessor(SpanProcessor):
     def _copy(
         self, span: ReadableSpan, attributes: Mapping[str, Any], events: Sequence[Event], status: Status
     ) -> ReadableSpan:
-        return _ScrubbedSpan(
-            span,
-            name=span.name,
-            context=span.context,
-            parent=span.parent,
-            resource=span.resource,
-            attributes=attributes,
-            events=tuple(events),
-            links=self._scrub_links(span.links),
-            kind=span.kind,
-            status=status,
-            start_time=span.start_time,
-            end_time=span.end_time,
-            instrumentation_scope=span.instrumentation_scope,
-        )
+        return _ScrubbedSpan(span, attributes, tuple(events), self._scrub_links(span.links), status)
 
     def _scrub_links(self, links: Sequence[Link]) -> tuple[Link, ...]:
         if not links:
@@ -569,21 +583,8 @@ class LLMSpanProcessor(SpanProcessor):
         attributes[sc.SCRUB_ERROR] = f"processing failed ({reason}); content dropped"
         events = [Event(event.name, None, event.timestamp) for event in span.events]
         status = Status(span.status.status_code, None)
-        return _ScrubbedSpan(
-            span,
-            name=span.name,
-            context=span.context,
-            parent=span.parent,
-            resource=span.resource,
-            attributes=attributes,
-            events=tuple(events),
-            links=tuple(Link(link.context) for link in span.links),
-            kind=span.kind,
-            status=status,
-            start_time=span.start_time,
-            end_time=span.end_time,
-            instrumentation_scope=span.instrumentation_scope,
-        )
+        links = tuple(Link(link.context) for link in span.links)
+        return _ScrubbedSpan(span, attributes, tuple(events), links, status)
 
     def _log_once(self, kind: str, message: str) -> None:
         if kind in self._errors_logged or len(self._errors_logged) > 1000:
@@ -592,6 +593,17 @@ class LLMSpanProcessor(SpanProcessor):
         _log.warning(
             "llm-soc2: %s (further errors of this kind are counted, not logged)", message, exc_info=True
         )
+
+
+def _scrub_texts(scrubber: Scrubber, texts: list[str]) -> list[ct.ScrubbedText]:
+    """``(text, findings, error)`` per text: ``Scrubber.scrub_texts``, or for a scrubber of another kind
+    its ``scrub_many`` (or ``scrub``) results."""
+    fast = getattr(scrubber, "scrub_texts", None)
+    if fast is not None:
+        return fast(texts)  # type: ignore[no-any-return]
+    many = getattr(scrubber, "scrub_many", None)
+    results = many(texts) if many is not None else [scrubber.scrub(text) for text in texts]
+    return [(r.text, r.findings, r.error) for r in results]
 
 
 def _plain(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -632,6 +644,9 @@ def _scrubbed_leaf_texts(extracted: ct.ExtractedContent) -> list[str | None]:
 def _set_pii_summary(
     attributes: dict[str, Any], inputs: Mapping[str, int], outputs: Mapping[str, int]
 ) -> None:
+    if not inputs and not outputs:
+        attributes.update(_NO_PII)
+        return
     input_count = sum(inputs.values())
     output_count = sum(outputs.values())
     attributes[sc.PII_DETECTED] = bool(input_count or output_count)
@@ -645,6 +660,19 @@ def _set_pii_summary(
     attributes[sc.PII_OUTPUT_TYPES] = tuple(sorted(outputs))
 
 
+_NO_PII: Final[Mapping[str, Any]] = {
+    sc.PII_DETECTED: False,
+    sc.PII_COUNT: 0,
+    sc.PII_TYPES: (),
+    sc.PII_INPUT_DETECTED: False,
+    sc.PII_INPUT_COUNT: 0,
+    sc.PII_INPUT_TYPES: (),
+    sc.PII_OUTPUT_DETECTED: False,
+    sc.PII_OUTPUT_COUNT: 0,
+    sc.PII_OUTPUT_TYPES: (),
+}
+
+
 def _set_risk(attributes: dict[str, Any], assessment: Assessment) -> None:
     attributes[sc.RISK_SCORE] = float(assessment.score)
     attributes[sc.RISK_LEVEL] = assessment.level
@@ -653,6 +681,18 @@ def _set_risk(attributes: dict[str, Any], assessment: Assessment) -> None:
         attributes[sc.risk_category_score_attribute(category)] = float(score)
     if assessment.policy_version:
         attributes[sc.RISK_POLICY_VERSION] = assessment.policy_version
+
+
+_INTERACTION: list[type[RiskInteraction]] = []
+
+
+def _interaction_type() -> type[RiskInteraction]:
+    """``llm_soc2.risk.Interaction``, imported on first use (the risk package loads with the engine)."""
+    if not _INTERACTION:
+        from llm_soc2.risk import Interaction
+
+        _INTERACTION.append(Interaction)
+    return _INTERACTION[0]
 
 
 def _json_object(value: Any) -> Mapping[str, object] | None:
@@ -688,11 +728,8 @@ class LLMLogRecordProcessor(LogRecordProcessor):
             self._scrubber = Scrubber(self._settings)
         return self._scrubber
 
-    def _scrub_texts(self, texts: list[str]) -> list[tuple[str | None, str | None, Any]]:
-        scrubber = self.scrubber
-        many = getattr(scrubber, "scrub_many", None)
-        results = many(texts) if many is not None else [scrubber.scrub(text) for text in texts]
-        return [(r.text, r.error, r.findings) for r in results]
+    def _scrub_texts(self, texts: list[str]) -> list[ct.ScrubbedText]:
+        return _scrub_texts(self.scrubber, texts)
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         record = log_record.log_record
@@ -732,7 +769,7 @@ class LLMLogRecordProcessor(LogRecordProcessor):
         leaves: list[ct.Leaf] = []
         ct._walk(leaves, copy, "body", ct.INPUT, "", depth=0)
         results = self._scrub_texts([leaf.text for leaf in leaves])
-        for leaf, (text, error, _) in zip(leaves, results, strict=True):
+        for leaf, (text, _, error) in zip(leaves, results, strict=True):
             leaf.container[leaf.index] = ct.DROPPED_MARKER if text is None or error is not None else text
         return copy
 

@@ -13,17 +13,17 @@ from llm_soc2 import semconv as sc
 SECRET = "s3cr3t-value"
 
 
-def _replace_secret(texts: list[str]) -> list[tuple[str | None, str | None, Any]]:
+def _replace_secret(texts: list[str]) -> list[ct.ScrubbedText]:
     """A scrub function that masks one literal: enough to prove where text is found and written back."""
-    out: list[tuple[str | None, str | None, Any]] = []
+    out: list[ct.ScrubbedText] = []
     for text in texts:
         if "DROPME" in text:
-            out.append((None, None, ["drop"]))
+            out.append((None, ["drop"], None))
         elif "FAILME" in text:
-            out.append((None, "boom", []))
+            out.append((None, [], "boom"))
         else:
             found = [SECRET] if SECRET in text else []
-            out.append((text.replace(SECRET, "[SECRET]"), None, found))
+            out.append((text.replace(SECRET, "[SECRET]"), found, None))
     return out
 
 

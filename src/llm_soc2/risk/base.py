@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Final, Protocol, runtime_checkable
 
-import re2
+from re2 import _re2
 
 from llm_soc2.risk import text as _text
 from llm_soc2.risk.assessment import Interaction, Signal
@@ -100,20 +100,20 @@ class Scanner:
     """
 
     def __init__(self, owners: Sequence[tuple[str, Sequence[Cue]]]) -> None:
-        self._sets: dict[str, re2.Set] = {}
+        # The compiled sets of the binding itself: the ``re2.Set`` wrapper adds a Python call per scan.
+        self._sets: dict[str, _re2.Set] = {}
         self._index: dict[str, list[tuple[str, str]]] = {}
         opts = _text.options()
         for field in FIELDS:
             entries = [(owner, cue) for owner, cues in owners for cue in cues if field in cue.fields]
             if not entries:
                 continue
-            pattern_set = re2.Set.SearchSet(opts)
+            pattern_set = _re2.Set(_re2.RE2.Anchor.UNANCHORED, opts)
             for owner, cue in entries:
-                try:
-                    pattern_set.Add(cue.pattern)
-                except re2.error as exc:
-                    raise ValueError(f"cue {owner}/{cue.name}: invalid RE2 pattern {cue.pattern!r}") from exc
-            pattern_set.Compile()
+                if pattern_set.Add(_text.encode(cue.pattern)) < 0:
+                    raise ValueError(f"cue {owner}/{cue.name}: invalid RE2 pattern {cue.pattern!r}")
+            if not pattern_set.Compile():
+                raise ValueError(f"the cues for {field} do not compile as one RE2 set")
             self._sets[field] = pattern_set
             self._index[field] = [(owner, cue.name) for owner, cue in entries]
         self.fields: tuple[str, ...] = tuple(self._sets)
@@ -135,9 +135,8 @@ class Scanner:
     def scan(self, texts: Mapping[str, str | bytes]) -> dict[str, dict[str, frozenset[str]]]:
         """Owner -> field -> matched cue names, for every field in ``texts`` this scanner covers."""
         out: dict[str, dict[str, frozenset[str]]] = {}
-        for field in self.fields:
-            data = texts.get(field)
-            if not data:
+        for field, data in texts.items():
+            if not data or field not in self._sets:
                 continue
             for owner, names in self.scan_text(field, data).items():
                 out.setdefault(owner, {})[field] = frozenset(names)

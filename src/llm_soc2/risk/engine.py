@@ -32,6 +32,7 @@ _log = logging.getLogger(__name__)
 ENGINE_ERROR: Final = "engine"
 MAX_REASONS: Final = 16
 MAX_REASON_CHARS: Final = 64
+_BUILTIN_MODULES: Final = "llm_soc2.risk."
 
 
 class RiskEngine:
@@ -74,6 +75,15 @@ class RiskEngine:
         self._lock = threading.Lock()
         self._cue_classifiers = {c.name: c for c in self.classifiers if isinstance(c, CueClassifier)}
         self._scanner = Scanner([(c.name, c.cues) for c in self._cue_classifiers.values()])
+        # Per classifier: its cue form (scored from the shared scan) and whether it is a plugin.
+        self._plan: tuple[tuple[Classifier, CueClassifier | None, bool], ...] = tuple(
+            (
+                c,
+                self._cue_classifiers.get(c.name) if isinstance(c, CueClassifier) else None,
+                not type(c).__module__.startswith(_BUILTIN_MODULES),
+            )
+            for c in self.classifiers
+        )
 
     @property
     def error_count(self) -> int:
@@ -100,12 +110,12 @@ class RiskEngine:
         hits = self._scanner.scan(texts) if texts else {}
         signals: list[Signal] = []
         failed: dict[str, tuple[str, ...]] = {}
-        for classifier in self.classifiers:
-            if self.budget_s is not None and time.perf_counter() - started > self.budget_s:
+        timed = False  # the built-ins are bounded by their windows: the clock matters once a plugin ran
+        for classifier, cue, plugin in self._plan:
+            if timed and self.budget_s is not None and time.perf_counter() - started > self.budget_s:
                 failed[f"budget:{classifier.name}"] = ()
                 continue
             try:
-                cue = self._cue_classifiers.get(classifier.name)
                 if cue is not None:
                     found = hits.get(cue.name, NO_HITS)
                     if not found and not cue.wants(interaction):
@@ -119,6 +129,7 @@ class RiskEngine:
                 self._count(classifier.name)
                 _log.debug("risk classifier %s failed", classifier.name, exc_info=True)
                 failed[classifier.name] = tuple(classifier.categories)
+            timed = timed or plugin
         return self.policy.evaluate(signals, failed)
 
     def _count(self, name: str) -> None:

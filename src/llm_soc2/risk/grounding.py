@@ -274,6 +274,8 @@ class GroundednessClassifier:
     categories: ClassVar[tuple[str, ...]] = (RISK_UNGROUNDED,)
 
     def classify(self, interaction: Interaction) -> Iterable[Signal]:
+        if not interaction.context:
+            return ()
         context = _text.as_text(interaction.context)
         response = _text.as_text(interaction.response)
         if not context.strip() or not response.strip():

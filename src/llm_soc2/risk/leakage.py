@@ -131,7 +131,7 @@ class DataLeakageClassifier(CueClassifier):
                 name.decode() for name in dict.fromkeys(found)
                 if name.decode() in self.entity_weights or is_secret(name.decode())
             )  # fmt: skip
-        supplied = {_text.as_text(e).upper() for e in interaction.input_entities or ()}
+        supplied = {_text.as_text(e).upper() for e in interaction.input_entities or ()} if entities else set()
         for entity in dict.fromkeys(entities):
             upper = entity.strip().upper()
             weight = entity_weight(upper, self.entity_weights)

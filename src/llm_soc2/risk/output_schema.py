@@ -286,7 +286,7 @@ class OutputSchemaClassifier:
 
     def classify(self, interaction: Interaction) -> Iterable[Signal]:
         schema = interaction.response_schema
-        if not isinstance(schema, Mapping):
+        if schema is None or not isinstance(schema, Mapping):
             return ()
         value, reasons = parse_json(_text.as_text(interaction.response))
         if "not_json" in reasons or "json_too_deep" in reasons:

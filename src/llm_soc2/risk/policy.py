@@ -23,6 +23,7 @@ import logging
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final
@@ -172,10 +173,16 @@ class Policy:
                 level = name
         return level
 
+    @cached_property
+    def _level_at_zero(self) -> str:
+        return self.level_of(0.0)
+
     def evaluate(
         self, signals: Iterable[Signal], failed: Mapping[str, Iterable[str]] | None = None
     ) -> Assessment:
         """Combine signals (several per category allowed: the highest score counts, reasons are joined)."""
+        if not failed and type(signals) is list and not signals:  # nothing found: most interactions
+            return Assessment(0.0, self._level_at_zero, (), {}, {}, self.version)
         scores: dict[str, float] = {}
         reasons: dict[str, list[str]] = {}
         for signal in signals:
@@ -200,8 +207,8 @@ class Policy:
                 crossed.append(category)
                 level_rank = max(level_rank, _RANK[rule.level])
         level_rank = max(level_rank, _RANK[self.level_of(overall)])
-        order = {name: index for index, name in enumerate(RISK_CATEGORIES_ALL)}
-        crossed.sort(key=lambda c: (order.get(c, len(order)), c))
+        if len(crossed) > 1:
+            crossed.sort(key=lambda c: (_ORDER.get(c, len(_ORDER)), c))
         return Assessment(
             score=round(overall, 4),
             level=LEVELS[level_rank],
@@ -211,6 +218,9 @@ class Policy:
             policy_version=self.version,
             failed=tuple(failed or ()),
         )
+
+
+_ORDER: Final = {name: index for index, name in enumerate(RISK_CATEGORIES_ALL)}
 
 
 def _default_document() -> dict[str, Any]:

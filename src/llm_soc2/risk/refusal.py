@@ -592,8 +592,9 @@ class RefusalClassifier(CueClassifier):
                 self._weights[cue.name] = (cue.group, cue.weight)
 
     def wants(self, interaction: Interaction) -> bool:
-        if any(reason.lower() == "refusal" for reason in interaction.finish_reasons or ()):
-            return True
+        for reason in interaction.finish_reasons or ():
+            if reason.lower() == "refusal":
+                return True
         return (
             self.off_topic
             and 0 < len(interaction.prompt) <= _OFF_TOPIC_MAX_PROMPT

@@ -36,6 +36,7 @@ FINISH_REASONS: Final = {
     "pause_turn": ("paused", 0.3),
 }
 _MAX_REASONS: Final = 16
+_STOP: Final = ("stop",)
 
 
 class TruncationClassifier:
@@ -46,7 +47,7 @@ class TruncationClassifier:
 
     def classify(self, interaction: Interaction) -> Iterable[Signal]:
         reasons = interaction.finish_reasons
-        if not reasons:
+        if not reasons or reasons == _STOP:  # the usual ending, decided without the loop
             return ()
         if isinstance(reasons, str):
             reasons = (reasons,)

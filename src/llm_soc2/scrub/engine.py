@@ -235,27 +235,35 @@ def _takes_newline(item: tuple[Any, Any]) -> bool:
 # --------------------------------------------------------------------------------------------------
 # The engine
 # --------------------------------------------------------------------------------------------------
-class _Joined:
-    """The views of several texts joined by ``JOIN``: ``starts[i]``/``ends[i]`` bound the i-th view in
-    ``data``, ``owners[i]`` is its text's position in the caller's list, ``compacted[i]`` maps a compacted
-    view back to its text (views without invisible characters map one to one)."""
+_NONE_COMPACTED: Final[dict[int, View]] = {}  # shared, never written: no view was compacted
 
-    __slots__ = ("compacted", "data", "ends", "owners", "starts")
+
+class _Joined:
+    """The views of several texts joined by ``JOIN``: ``owners[i]`` is the i-th view's text's position in
+    the caller's list, ``compacted[i]`` maps a compacted view back to its text (views without invisible
+    characters map one to one); ``bounds()`` gives where each view starts and ends in ``data``, computed
+    only when a pattern matched (a clean pass never needs them)."""
+
+    __slots__ = ("compacted", "data", "owners", "parts")
 
     def __init__(
         self, data: bytes, parts: list[bytes], owners: list[int], compacted: dict[int, View]
     ) -> None:
         self.data = data
+        self.parts = parts
         self.owners = owners
         self.compacted = compacted
-        self.starts: list[int] = []
-        self.ends: list[int] = []
+
+    def bounds(self) -> tuple[list[int], list[int]]:
+        starts: list[int] = []
+        ends: list[int] = []
         position = 0
-        for part in parts:
-            self.starts.append(position)
+        for part in self.parts:
+            starts.append(position)
             position += len(part)
-            self.ends.append(position)
+            ends.append(position)
             position += len(JOIN)
+        return starts, ends
 
     def to_text(self, segment: int, start: int, end: int) -> tuple[int, int]:
         view = self.compacted.get(segment)
@@ -334,20 +342,36 @@ class Engine:
             else None
         )
         if not hits and keys is None:
+            self._add_keys_as_written(texts, out, client_keys)
             return out  # clean text: the common case stops here
         found: list[list[Candidate]] = [[] for _ in joined.owners]
         accepted: list[tuple[int, int]] = []  # value spans found so far (joined positions), sorted
+        bounds = joined.bounds()
         if keys is not None and self._client_detector is not None:
             compiled = _Compiled(self._client_detector, keys.regex, False)
-            self._extract(compiled, joined, found, accepted, deadline)
+            self._extract(compiled, joined, bounds, found, accepted, deadline)
         # Stronger detectors first: a weaker one's candidate inside a value already found would lose the
         # overlap anyway (a phone-shaped run inside a card number), so it is not even validated.
         rank = self._rank
         for index in sorted(hits, key=rank.__getitem__):
-            self._extract(self._compiled[index], joined, found, accepted, deadline)
+            self._extract(self._compiled[index], joined, bounds, found, accepted, deadline)
         for owner, candidates in zip(joined.owners, found, strict=True):
             out[owner] = candidates
+        self._add_keys_as_written(texts, out, client_keys)
         return out
+
+    def _add_keys_as_written(
+        self, texts: Sequence[str], out: list[list[Candidate] | Unscrubbable], client_keys: ClientKeys | None
+    ) -> None:
+        """The view reads escapes, so a client key beside or containing a backslash may not read as itself
+        there (``\\`` then ``n`` becomes a line break): texts with a backslash are also searched as written."""
+        detector = self._client_detector
+        if client_keys is None or detector is None:
+            return
+        for text, candidates in zip(texts, out, strict=True):
+            if isinstance(candidates, list) and "\\" in text:
+                for start, end in client_keys.find(text):
+                    candidates.append(Candidate(start, end, start, end, detector))
 
     def _views(self, texts: Sequence[str]) -> tuple[_Joined | None, list[int], dict[int, Unscrubbable]]:
         """The joined views of ``texts`` (those that can be scanned), the pattern hits, the refusals."""
@@ -392,7 +416,9 @@ class Engine:
             parts, owners, views = kept, kept_owners, kept_views
             data = parts[0] if len(parts) == 1 else JOIN.join(parts)
             hits = self._set.Match(data)
-        compacted = {i: view for i, view in enumerate(views) if view is not None}
+        compacted = (
+            {i: view for i, view in enumerate(views) if view is not None} if any(views) else _NONE_COMPACTED
+        )
         if self._sentinel not in hits:
             raise Unscrubbable("pattern set failed (out of memory)")
         hits = [i for i in hits if i != self._invisible and i != self._sentinel]
@@ -402,12 +428,14 @@ class Engine:
     def _extract(
         compiled: _Compiled,
         joined: _Joined,
+        bounds: tuple[list[int], list[int]],
         out: list[list[Candidate]],
         accepted: list[tuple[int, int]],
         deadline: float,
     ) -> None:
         detector, regex, has_group = compiled.detector, compiled.regex, compiled.has_group
-        data, starts, ends = joined.data, joined.starts, joined.ends
+        data = joined.data
+        starts, ends = bounds
         single = len(starts) == 1
         size = len(data)
         position = 0
@@ -475,12 +503,23 @@ class ClientKeys:
     """A literal matcher for the keys in a secret registry snapshot."""
 
     def __init__(self, secrets: tuple[str, ...]) -> None:
-        literals = [view_bytes(s) for s in key_literals(secrets)]
+        self._raw = tuple(key_literals(secrets))
+        literals = [view_bytes(s) for s in self._raw]
         pattern = b"|".join(_re2.RE2.QuoteMeta(literal) for literal in literals)
         self.regex = _re2.RE2(pattern, _options(_PATTERN_MAX_MEM))
         # The application's own key is in the registry on every span, and the regex would cost a pass of
         # its own over the text; a substring search for a few literals costs a fraction of that.
         self._literals = tuple(literals) if len(literals) <= _PREFILTER_LITERALS else None
+
+    def find(self, text: str) -> list[tuple[int, int]]:
+        """Where the keys occur in ``text`` itself, as written (not in its view)."""
+        spans = []
+        for literal in self._raw:
+            start = text.find(literal)
+            while start >= 0:
+                spans.append((start, start + len(literal)))
+                start = text.find(literal, start + 1)
+        return spans
 
     def may_occur(self, data: bytes) -> bool:
         """False only when no key literal occurs in ``data`` (then the regex cannot match either)."""

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
+from typing import Final
 
 from llm_soc2.config import Settings
 from llm_soc2.errors import LLMSoc2Error
@@ -111,20 +112,29 @@ class Scrubber:
         dropped on its own; should anything else fail in the pass, each text is scanned on its own
         again, so one text's failure never drops another.
         """
+        return [ScrubResult(text, findings, error) for text, findings, error in self.scrub_texts(texts)]
+
+    def scrub_texts(self, texts: Iterable[str]) -> list[tuple[str | None, tuple[Finding, ...], str | None]]:
+        """``scrub_many`` as plain ``(text, findings, error)`` tuples: what the span processor reads, on
+        every span, without building a result object per text."""
         deadline = time.monotonic() + self._budget
         texts = list(texts)
         if len(texts) < 2 or not self._joinable():
-            return [self._scrub(text, deadline) for text in texts]
-        results: list[ScrubResult | None] = [None] * len(texts)
+            return [_as_tuple(self._scrub(text, deadline)) for text in texts]
+        max_chars = self._max_chars
+        results: list[tuple[str | None, tuple[Finding, ...], str | None]] = []
         batch: list[int] = []
         for position, text in enumerate(texts):
-            refusal = self._refusal(text)
-            if refusal is not None:
-                results[position] = ScrubResult(None, error=refusal)
-            elif not text:
-                results[position] = ScrubResult(text)
-            else:
-                batch.append(position)
+            if type(text) is not str or not 0 < len(text) <= max_chars:  # the common case skips this
+                refusal = self._refusal(text)
+                if refusal is not None:
+                    results.append((None, (), refusal))
+                    continue
+                if not text:
+                    results.append((text, (), None))
+                    continue
+            results.append(_NOT_SCANNED)
+            batch.append(position)
         try:
             scanned = self._scan_joined([texts[i] for i in batch], deadline)
         except ScrubError as exc:  # a timeout: the pass did not finish for any of them
@@ -136,25 +146,23 @@ class Scrubber:
         for slot, position in enumerate(batch):
             text = texts[position]
             if scanned is None:
-                results[position] = self._scrub(text, deadline)
+                results[position] = _as_tuple(self._scrub(text, deadline))
                 continue
             found = scanned[slot]
             if not found and ner is None:  # nothing in it: the common case
-                results[position] = ScrubResult(text)
+                results[position] = (text, (), None)
                 continue
             if isinstance(found, ScrubError):
-                results[position] = ScrubResult(None, error=found.reason)
+                results[position] = (None, (), found.reason)
                 continue
             try:
-                results[position] = self._result(text, self._to_findings(text, found, deadline))
+                results[position] = _as_tuple(self._result(text, self._to_findings(text, found, deadline)))
             except ScrubError as exc:
-                results[position] = ScrubResult(None, error=exc.reason)
+                results[position] = (None, (), exc.reason)
             except Exception as exc:  # fail closed: nothing unscrubbed leaves
                 _log.debug("scrub failed", exc_info=True)
-                results[position] = ScrubResult(None, error=_reason(exc))
-        return [
-            result if result is not None else ScrubResult(None, error="not scanned") for result in results
-        ]
+                results[position] = (None, (), _reason(exc))
+        return results
 
     def action_for(self, entity: str, kind: Kind) -> Action:
         """The configured action for an entity (see ``llm_soc2.scrub.redact`` for the rules)."""
@@ -298,6 +306,13 @@ class Scrubber:
                 matcher = client_keys(self._known.snapshot())
                 self._client_keys = (version, matcher)
         return matcher
+
+
+_NOT_SCANNED: Final = (None, (), "not scanned")
+
+
+def _as_tuple(result: ScrubResult) -> tuple[str | None, tuple[Finding, ...], str | None]:
+    return result.text, result.findings, result.error
 
 
 def _reason(exc: BaseException) -> str:

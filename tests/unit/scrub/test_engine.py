@@ -65,6 +65,26 @@ def test_client_key_matcher_follows_the_registry_version() -> None:
     assert scrubber.scrub("my key is plain-text-key-123").text == "my key is plain-text-key-123"
 
 
+def test_client_key_beside_a_backslash_is_redacted_as_written() -> None:
+    # The scan reads escapes: "\\" then "n" reads as a line break, so these keys do not read as themselves.
+    known = SecretRegistry()
+    scrubber = make_scrubber(known_secrets=known)
+    for key, text in (
+        ("0000012\\", "0000012\\r"),  # a key ending in a backslash, an escape letter after it
+        (
+            "nKey-0000123",
+            "\\nKey-0000123 and more",
+        ),  # a key after a backslash, starting with an escape letter
+        ("ab\\u00e9cd99", "x ab\\u00e9cd99"),  # a key holding a whole escape
+    ):
+        known.clear()
+        known.add(key)
+        result = scrubber.scrub(text)
+        assert result.text is not None
+        assert key not in result.text, (key, result.text)
+        assert "CLIENT_API_KEY" in [f.entity for f in result.findings]
+
+
 def test_overlapping_values_of_different_detectors_are_merged(scrubber: Scrubber) -> None:
     text = "password=jane@example.com9X"  # PASSWORD claims the whole value, EMAIL a part: one redaction
     result = scrubber.scrub(text)
