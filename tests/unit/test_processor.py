@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -169,6 +170,32 @@ def test_metrics_count_findings_by_type_direction_and_action(pipeline: Pipeline)
     (interaction,) = metrics[sc.METRIC_INTERACTIONS]
     assert interaction[0][sc.CHANGE_APPROVED] == "unknown"
     assert sc.METRIC_PROCESSOR_DURATION in metrics
+
+
+def test_span_count_is_by_model_and_processing_time_is_sampled_under_load(settings: Settings) -> None:
+    pipeline = Pipeline(settings, background=False)
+    for index in range(40):
+        pipeline.chat(f"question {index}", "answer")
+    pipeline.chat("one for another model", "answer", **{sc.GEN_AI_REQUEST_MODEL: "gpt-4o-mini"})
+    metrics = pipeline.metrics()
+    spans = {
+        attrs[sc.GEN_AI_REQUEST_MODEL]: value for attrs, value in metrics[sc.METRIC_SPANS_PROCESSED] if attrs
+    }
+    assert spans == {"gpt-4o": 40, "gpt-4o-mini": 1}
+    # 41 spans in a burst: the first is timed, then one in 8 (plus any after a quarter-second pause).
+    ((_, timed),) = metrics[sc.METRIC_PROCESSOR_DURATION]
+    assert 41 // 8 <= timed < 41
+    pipeline.provider.shutdown()
+
+
+def test_processing_time_of_light_traffic_is_recorded_for_every_span(settings: Settings) -> None:
+    pipeline = Pipeline(settings, background=False)
+    for index in range(3):
+        pipeline.chat(f"question {index}", "answer")
+        time.sleep(0.3)
+    ((_, timed),) = pipeline.metrics()[sc.METRIC_PROCESSOR_DURATION]
+    assert timed == 3
+    pipeline.provider.shutdown()
 
 
 class _ExplodingScrubber:

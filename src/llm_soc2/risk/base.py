@@ -77,20 +77,21 @@ def combine(weights: Mapping[str, float]) -> float:
 
 def field_text(interaction: Interaction, field: str) -> str:
     """The (windowed) text of one field of an interaction."""
-    if field == PROMPT:
-        return _text.window(_text.as_text(interaction.prompt))
-    if field == RESPONSE:
-        return _text.window(_text.as_text(interaction.response))
-    if field == SYSTEM:
-        return _text.window(_text.as_text(interaction.system))
     if field == TOOLS:
         results = interaction.tool_results
         if isinstance(results, str):
             return _text.window(results)
         return _text.window(_text.join(results or ()))
-    if field == CONTEXT:
-        return _text.window(_text.as_text(interaction.context))
-    return ""
+    name = _TEXT_FIELDS.get(field)
+    if name is None:
+        return ""
+    value = getattr(interaction, name)
+    if type(value) is str and len(value) <= _text.WINDOW_CHARS:  # the common case: the text as it is
+        return value
+    return _text.window(_text.as_text(value))
+
+
+_TEXT_FIELDS: Final = {PROMPT: "prompt", RESPONSE: "response", SYSTEM: "system", CONTEXT: "context"}
 
 
 class Scanner:

@@ -16,6 +16,7 @@ import re2
 
 HEAD_CHARS: Final = 32_768  # scanned from the start of a text ...
 TAIL_CHARS: Final = 8_192  # ... and from its end; the middle of a larger text is not scanned
+WINDOW_CHARS: Final = HEAD_CHARS + TAIL_CHARS  # texts up to this long are scanned whole
 JOIN_LIMIT: Final = 64  # at most this many tool results / parts are joined into one scanned text
 
 # Leetspeak classes used when a cue word is turned into a pattern: "ignore" also matches "1gn0r3".
@@ -74,7 +75,7 @@ def options(max_mem: int = 64 << 20) -> re2.Options:
 
 def window(text: str) -> str:
     """The part of ``text`` that is scanned: all of it, or its head and tail when it is larger."""
-    if len(text) <= HEAD_CHARS + TAIL_CHARS:
+    if len(text) <= WINDOW_CHARS:
         return text
     return text[:HEAD_CHARS] + "\n" + text[-TAIL_CHARS:]
 
