@@ -14,10 +14,10 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import queue
 import threading
 import time
 import weakref
-from collections import deque
 from collections.abc import Callable
 from typing import Final, Generic, TypeVar
 
@@ -27,7 +27,12 @@ _instances: weakref.WeakSet[Handoff[object]] = weakref.WeakSet()
 
 
 class Handoff(Generic[_T]):
-    """``submit(item)`` queues ``handle(item)`` for the background thread named ``name``."""
+    """``submit(item)`` queues ``handle(item)`` for the background thread named ``name``.
+
+    ``submit`` takes no lock the thread holds: a ``SimpleQueue`` put wakes the thread if it waits, and
+    the thread never blocks the submitter (a condition variable shared by both made every submit wait
+    for the thread to release it, a GIL hand-off each time).
+    """
 
     def __init__(self, handle: Callable[[_T], None], *, capacity: int, name: str) -> None:
         self._handle = handle
@@ -37,51 +42,68 @@ class Handoff(Generic[_T]):
         _instances.add(self)  # type: ignore[arg-type]
 
     def _reset(self) -> None:
-        self._items: deque[_T] = deque()
-        self._pending = 0  # queued or being handled
-        lock = threading.Lock()
-        self._ready = threading.Condition(lock)  # the thread waits here for items
-        self._idle = threading.Condition(lock)  # flush() waits here for the queue to empty
+        self._queue: queue.SimpleQueue[_T | _Marker | object] = queue.SimpleQueue()
+        self._busy = 0  # 1 while the thread handles an item (set by the thread only)
+        self._lock = threading.Lock()  # submit and close: no item is queued behind the stop mark
         self._thread: threading.Thread | None = None
         self._closed = False
         self._failed_once = False
 
     @property
     def pending(self) -> int:
-        return self._pending
+        """Items queued or being handled."""
+        return self._queue.qsize() + self._busy
 
     def submit(self, item: _T) -> bool:
         """Queue ``item``; False (nothing queued) when full or closed: the caller handles it itself."""
-        with self._ready:
-            if self._closed or self._pending >= self._capacity:
+        with self._lock:
+            if self._closed or self._queue.qsize() + self._busy >= self._capacity:
                 return False
             if self._thread is None and not self._start():
                 return False
-            self._items.append(item)
-            self._pending += 1
-            self._ready.notify()
+            self._queue.put(item)
         return True
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every item submitted so far is handled; False if ``timeout`` seconds ran out."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+        with self._lock:
+            thread = self._thread
+            if thread is None:
+                return True
+            if self._closed:  # close() handed the rest out; the thread ends after its current item
+                marker = None
+            else:
+                marker = _Marker()
+                self._queue.put(marker)  # behind every item submitted so far
+        if marker is None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return marker.wait(timeout)
 
     def close(self, timeout: float | None = None) -> None:
         """Stop taking items, let the thread finish the queue, and handle here what it did not reach
         within ``timeout`` (nothing handed over is dropped)."""
-        with self._ready:
-            self._closed = True
-            self._ready.notify_all()
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._queue.put(_STOP)
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+        stop = False
         while True:
-            with self._ready:
-                if not self._items:
-                    return
-                item = self._items.popleft()
-            self._run_one(item)
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                stop = True
+            elif isinstance(item, _Marker):
+                item.set()
+            else:
+                self._run_one(item)  # type: ignore[arg-type]
+        if stop and thread is not None and thread.is_alive():
+            self._queue.put(_STOP)  # the thread is still on an item: it stops after it
 
     def _start(self) -> bool:
         try:
@@ -94,15 +116,17 @@ class Handoff(Generic[_T]):
         return True
 
     def _loop(self) -> None:
-        ready = self._ready
+        get = self._queue.get
         while True:
-            with ready:
-                while not self._items and not self._closed:
-                    ready.wait()
-                if not self._items:
-                    return
-                item = self._items.popleft()
-            self._run_one(item)
+            item = get()
+            if item is _STOP:
+                return
+            if isinstance(item, _Marker):
+                item.set()
+                continue
+            self._busy = 1
+            self._run_one(item)  # type: ignore[arg-type]
+            self._busy = 0
 
     def _run_one(self, item: _T) -> None:
         try:
@@ -111,11 +135,13 @@ class Handoff(Generic[_T]):
             if not self._failed_once:
                 self._failed_once = True
                 _log.exception("llm-soc2: background %s failed on an item", self._name)
-        finally:
-            with self._idle:
-                self._pending -= 1
-                if self._pending == 0:
-                    self._idle.notify_all()
+
+
+class _Marker(threading.Event):
+    """Queued by ``flush``: set when the thread reaches it, so everything before it is handled."""
+
+
+_STOP: Final = object()
 
 
 def flush_all(timeout: float) -> bool:
