@@ -219,7 +219,7 @@ def extract(attributes: Mapping[str, Any], *, all_strings: bool = True) -> Extra
     for key, value in attributes.items():
         kind = type(value)
         if kind is str or isinstance(value, str):
-            role = _string_kinds.get(key) or _string_key_kind(key)
+            role = _string_key_kind(key)
             if role is _STRUCTURAL:
                 continue
             if role is not _PLAIN:
@@ -334,28 +334,20 @@ def _walk(leaves: list[Leaf], node: Any, key: str, direction: str, role: str, de
             role = ROLE_TOOL
         for k, v in node.items():
             kind = type(v)  # parsed JSON holds exact types: the isinstance checks are for the rest
-            if kind is str:
-                if k not in _JSON_STRUCTURAL_KEYS:
-                    # Tool-call arguments are often a JSON string themselves: scrubbed as text, which is
-                    # safe (detectors see through the quoting) and keeps the string byte-compatible.
-                    leaves.append(Leaf(v, direction, role, key, node, k))
-            elif kind is dict or kind is list:
-                _walk(leaves, v, key, direction, role, depth + 1)
-            elif isinstance(v, str):
-                if k not in _JSON_STRUCTURAL_KEYS:
-                    leaves.append(Leaf(v, direction, role, key, node, k))
-            elif isinstance(v, dict | list):
+            if kind is str or isinstance(v, str):
+                if k in _JSON_STRUCTURAL_KEYS:
+                    continue
+                # Tool-call arguments are often a JSON string themselves: scrubbed as text, which is safe
+                # (detectors see through the quoting) and keeps the string byte-compatible.
+                leaves.append(Leaf(v, direction, role, key, node, k))
+            elif kind is dict or kind is list or isinstance(v, dict | list):
                 _walk(leaves, v, key, direction, role, depth + 1)
     elif isinstance(node, list):
         for i, v in enumerate(node):
             kind = type(v)
-            if kind is str:
+            if kind is str or isinstance(v, str):
                 leaves.append(Leaf(v, direction, role, key, node, i))
-            elif kind is dict or kind is list:
-                _walk(leaves, v, key, direction, role, depth + 1)
-            elif isinstance(v, str):
-                leaves.append(Leaf(v, direction, role, key, node, i))
-            elif isinstance(v, dict | list):
+            elif kind is dict or kind is list or isinstance(v, dict | list):
                 _walk(leaves, v, key, direction, role, depth + 1)
 
 
