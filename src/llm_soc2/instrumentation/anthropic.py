@@ -10,7 +10,8 @@ Usage::
     client.messages.create(model="claude-sonnet-4-6", max_tokens=256, messages=[{"role": "user", "content": "Hi"}])
 
 Instrumented, sync and async: ``messages.create`` (plain and ``stream=True``), ``messages.parse`` and
-the ``messages.stream(...)`` context manager. One CLIENT span ``chat {model}`` per call.
+the ``messages.stream(...)`` context manager, on ``client.messages`` and ``client.beta.messages``. One
+CLIENT span ``chat {model}`` per call.
 
 The Anthropic SDK traces its API calls itself (scope ``com.anthropic.sdk.python``). Its span for a call
 we instrument is a child of ours; the llm-soc2 pipeline drops it (``coexistence``), so each call has
@@ -20,7 +21,8 @@ when a client is built) or ``anthropic.Anthropic(open_telemetry=False)``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import importlib
+from collections.abc import Callable, Collection, Iterator
 from typing import Any, Final
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
@@ -38,7 +40,8 @@ from llm_soc2.instrumentation.streams import (
     SyncStreamManagerProxy,
 )
 
-_MESSAGES: Final = "anthropic.resources.messages.messages"
+# The stable and the beta Messages resources take the same requests and return the same shapes.
+_MODULES: Final = ("anthropic.resources.messages.messages", "anthropic.resources.beta.messages.messages")
 _CALLS: Final = (
     ("Messages.create", False),
     ("Messages.parse", False),
@@ -104,16 +107,30 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         )
         self._telemetry = telemetry
         operation = Messages()
-        for method, is_async in _CALLS:
+        for module, method, is_async in _present(_CALLS):
             wrapper = async_wrapper(telemetry, operation) if is_async else sync_wrapper(telemetry, operation)
-            wrap_function_wrapper(_MESSAGES, method, wrapper)
-        for method, is_async in _STREAMS:
-            wrap_function_wrapper(_MESSAGES, method, _stream_wrapper(telemetry, is_async))
+            wrap_function_wrapper(module, method, wrapper)
+        for module, method, is_async in _present(_STREAMS):
+            wrap_function_wrapper(module, method, _stream_wrapper(telemetry, is_async))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         if self._telemetry is not None:
             self._telemetry.close()
             self._telemetry = None
-        for method, _ in (*_CALLS, *_STREAMS):
+        for module, method, _ in _present((*_CALLS, *_STREAMS)):
             owner, name = method.split(".")
-            unwrap(f"{_MESSAGES}.{owner}", name)
+            unwrap(f"{module}.{owner}", name)
+
+
+def _present(methods: tuple[tuple[str, bool], ...]) -> Iterator[tuple[str, str, bool]]:
+    """``(module, "Class.method", is_async)`` for each method this version of ``anthropic`` has (the beta
+    resource gained ``parse`` later than the stable one)."""
+    for module in _MODULES:
+        try:
+            loaded = importlib.import_module(module)
+        except ImportError:
+            continue
+        for method, is_async in methods:
+            owner, name = method.split(".")
+            if hasattr(getattr(loaded, owner, None), name):
+                yield module, method, is_async

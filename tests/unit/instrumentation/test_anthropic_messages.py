@@ -282,3 +282,64 @@ def test_parse(
     assert span.attributes is not None
     assert span.attributes[semconv.GEN_AI_OUTPUT_TYPE] == "json"
     assert '"ok"' in str(span.attributes[semconv.RESPONSE_FORMAT_SCHEMA])
+
+
+def test_beta_messages_plain_raw_stream_and_helper(
+    instrumented: Recorder, anthropic_client: anthropic.Anthropic, fake_provider: FakeProvider
+) -> None:
+    fake_provider.anthropic.script(TEXT, times=3, output_tokens=9)
+    betas = ["context-management-2025-06-27"]
+    message = anthropic_client.beta.messages.create(
+        model=MODEL, max_tokens=100, system=SYSTEM, messages=MESSAGES, betas=betas
+    )
+    events = list(
+        anthropic_client.beta.messages.create(
+            model=MODEL, max_tokens=100, messages=MESSAGES, stream=True, betas=betas
+        )
+    )
+    with anthropic_client.beta.messages.stream(
+        model=MODEL, max_tokens=100, messages=MESSAGES, betas=betas
+    ) as stream:
+        text = "".join(stream.text_stream)
+
+    assert message.content[0].text == TEXT
+    assert events[-1].type == "message_stop"
+    assert text == TEXT
+    assert [r.headers.get("anthropic-beta") for r in fake_provider.anthropic.requests[-3:]] == betas * 3
+    spans = instrumented.genai_spans()
+    assert [span.name for span in spans] == [f"chat {MODEL}"] * 3
+    first = dict(spans[0].attributes or {})
+    assert first[semconv.GEN_AI_PROVIDER_NAME] == "anthropic"
+    assert first[semconv.GEN_AI_RESPONSE_ID] == message.id
+    assert first[semconv.PROMPT_TEMPLATE_HASH] == template_hash(SYSTEM)
+    assert [s.attributes.get(semconv.STREAM_OUTCOME) for s in spans if s.attributes is not None] == [
+        None,
+        semconv.STREAM_COMPLETED,
+        semconv.STREAM_COMPLETED,
+    ]
+    for span in spans:
+        assert content(span, semconv.GEN_AI_OUTPUT_MESSAGES)[0]["parts"] == [
+            {"type": "text", "content": TEXT}
+        ]
+    assert spans[1].attributes is not None
+    assert spans[1].attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == 9
+
+
+async def test_async_beta_messages(
+    instrumented: Recorder, async_anthropic_client: anthropic.AsyncAnthropic, fake_provider: FakeProvider
+) -> None:
+    fake_provider.anthropic.script(TEXT, times=2)
+    message = await async_anthropic_client.beta.messages.create(
+        model=MODEL, max_tokens=100, messages=MESSAGES
+    )
+    async with async_anthropic_client.beta.messages.stream(
+        model=MODEL, max_tokens=100, messages=MESSAGES
+    ) as stream:
+        text = await stream.get_final_text()
+
+    assert message.content[0].text == TEXT
+    assert text == TEXT
+    spans = instrumented.genai_spans()
+    assert len(spans) == 2
+    assert spans[1].attributes is not None
+    assert spans[1].attributes[semconv.STREAM_OUTCOME] == semconv.STREAM_COMPLETED
