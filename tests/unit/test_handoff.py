@@ -81,6 +81,27 @@ def test_a_failing_handler_does_not_stop_the_thread() -> None:
     handoff.close(10)
 
 
+def test_concurrent_submitters_lose_nothing_and_flush_waits_for_all() -> None:
+    handled: list[int] = []
+    handoff = Handoff(handled.append, capacity=64, name="test-handoff")
+    inline: list[int] = []
+
+    def submit_many(base: int) -> None:
+        for i in range(base, base + 2000):
+            if not handoff.submit(i):
+                inline.append(i)  # full: the caller handles it, as the processor does
+
+    threads = [threading.Thread(target=submit_many, args=(n * 10_000,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert handoff.flush(10)
+    assert handoff.pending == 0
+    assert sorted(handled + inline) == sorted(n * 10_000 + i for n in range(4) for i in range(2000))
+    handoff.close(10)
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX")
 def test_a_forked_child_forgets_the_parents_queue_and_starts_its_own_thread() -> None:
     recorder = Recorder()
