@@ -315,3 +315,19 @@ def test_end_user_ids_are_only_recorded_hashed(
     expected = fingerprint("jane@example.com", bytes.fromhex(SECRET_KEY_HEX), purpose="end_user")
     assert attributes[semconv.END_USER_HASH] == expected
     assert "jane@example.com" not in json.dumps(attributes, default=str)
+
+
+def test_streaming_response_calls_get_one_span_and_the_body_reaches_the_app(
+    instrumented: Recorder, openai_client: openai.OpenAI, fake_provider: FakeProvider
+) -> None:
+    fake_provider.openai.script("Paris.", input_tokens=9, output_tokens=2)
+    with openai_client.chat.completions.with_streaming_response.create(
+        model="gpt-4o-mini", messages=MESSAGES
+    ) as response:
+        body = json.loads(b"".join(response.iter_bytes()))
+
+    assert body["choices"][0]["message"]["content"] == "Paris."
+    span = instrumented.only_span()
+    assert span.name == "chat gpt-4o-mini"
+    assert span.attributes is not None
+    assert span.attributes[semconv.GEN_AI_REQUEST_MODEL] == "gpt-4o-mini"
