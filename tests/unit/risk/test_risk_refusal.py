@@ -60,26 +60,45 @@ def test_refusal_deep_in_a_long_answer_is_partial() -> None:
 
 def test_off_topic_answer_to_a_short_request_is_a_refusal() -> None:
     score, reasons = refusal(
-        "Quantum computers use qubits, which can be in superposition, to perform certain computations faster.",
+        "Quantum computers use qubits, which can be in superposition, to perform certain computations "
+        "faster than classical machines. Error correction remains the main engineering challenge. " * 3,
         prompt="Tell me a joke about cats!",
     )
     assert score >= THRESHOLD
     assert reasons == ("off_topic",)
 
 
+@pytest.mark.parametrize(
+    ("prompt", "answer"),
+    [
+        (
+            "Which planet is the largest in our solar system?",
+            "Jupiter. It is more than eleven times wider than Earth.",
+        ),
+        (
+            "What's a good name for a cat?",
+            "Whiskers, Luna or Oliver are popular choices for a feline companion.",
+        ),
+        (
+            "Translate 'good morning' into Spanish",
+            "Buenos días: the usual greeting until around noon in Spain.",
+        ),
+    ],
+)
+def test_a_short_direct_answer_in_other_words_is_not_off_topic(prompt: str, answer: str) -> None:
+    assert refusal(answer, prompt=prompt)[0] == 0
+
+
 def test_on_topic_answer_is_not_off_topic() -> None:
-    assert (
-        refusal(
-            "Why did the cat sit on the computer? To keep an eye on the mouse!", "Tell me a joke about cats!"
-        )[0]
-        == 0
-    )
+    joke = "Why did the cat sit on the computer? To keep an eye on the mouse! " * 8  # long enough to check
+    assert refusal(joke, prompt="Tell me a joke about cats!")[0] == 0
 
 
 def test_off_topic_check_can_be_disabled() -> None:
     interaction = Interaction(
-        prompt="Tell me a joke about cats!", response="Quantum computers use qubits. " * 3
+        prompt="Tell me a joke about cats!", response="Quantum computers use qubits. " * 20
     )
+    assert list(RefusalClassifier(off_topic=True).classify(interaction))
     assert list(RefusalClassifier(off_topic=False).classify(interaction)) == []
 
 
@@ -108,7 +127,7 @@ def test_off_topic_ignores_coincidental_prefixes() -> None:
     # "games" shares a prefix with "gametes", which does not make an answer about cell division on topic.
     answer = (
         "The main stages of cell division are interphase, prophase, metaphase, anaphase and telophase. "
-        "In meiosis the cell produces gametes with half the chromosomes. " * 3
+        "In meiosis the cell produces gametes with half the chromosomes. " * 4
     )
     score, reasons = refusal(answer, prompt="What are some fun party games for kids?")
     assert score >= THRESHOLD
@@ -116,5 +135,5 @@ def test_off_topic_ignores_coincidental_prefixes() -> None:
 
 
 def test_inflected_prompt_words_keep_an_answer_on_topic() -> None:
-    answer = "Working from a quiet room, scheduling breaks and managing deadlines all help. " * 3
+    answer = "Working from a quiet room, scheduling breaks and managing deadlines all help. " * 7
     assert refusal(answer, prompt="How do I manage work deadlines?")[0] == 0
