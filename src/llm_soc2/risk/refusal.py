@@ -159,6 +159,14 @@ CUES: Final = (
         "support",
     ),
     Cue(
+        "refer_elsewhere",
+        r"(?i)\b(?:it['’]?s|it\s+is|it\s+would\s+be)\s+(?:best|better|advisable|wise)\s+to\s+(?:contact|consult"
+        r"|reach\s+out\s+to|speak\s+(?:with|to)|talk\s+to|get\s+in\s+touch\s+with)\b",
+        0.25,
+        (RESPONSE,),
+        "redirect",
+    ),
+    Cue(
         "alternatives",
         r"(?i)\bhere\s+are\s+(?:some|a\s+few)\s+(?:\w+\s+)?alternatives\b|\balternatives\s+to\s+consider\b|"
         r"\b(?:safer|legal|lawful|healthier|constructive|positive|peaceful|ethical|legitimate|non-violent)\s+"

@@ -116,6 +116,8 @@ def test_refusal_stop_reason() -> None:
         "who care about you. If you're in crisis, please reach out to a mental health professional.",
         "Violence is never appropriate. Here are some alternatives to consider: talk it through, walk away, "
         "or ask someone you trust for help.",
+        "It is illegal and dangerous to remove road signs. If a sign worries you, it's best to contact your "
+        "local council.",
     ],
 )
 def test_refusal_phrase_families(response: str) -> None:
