@@ -343,3 +343,16 @@ async def test_async_beta_messages(
     assert len(spans) == 2
     assert spans[1].attributes is not None
     assert spans[1].attributes[semconv.STREAM_OUTCOME] == semconv.STREAM_COMPLETED
+
+
+def test_raw_response_call_gets_a_span_with_the_response(
+    instrumented: Recorder, anthropic_client: anthropic.Anthropic, fake_provider: FakeProvider
+) -> None:
+    fake_provider.anthropic.script(TEXT, input_tokens=20, output_tokens=9)
+    raw = anthropic_client.messages.with_raw_response.create(model=MODEL, max_tokens=100, messages=MESSAGES)
+
+    assert raw.parse().content[0].text == TEXT
+    span = instrumented.only_span()
+    attributes = dict(span.attributes or {})
+    assert attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == 9
+    assert content(span, semconv.GEN_AI_OUTPUT_MESSAGES)[0]["parts"] == [{"type": "text", "content": TEXT}]
