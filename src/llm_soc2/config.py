@@ -109,7 +109,7 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     Variable(
         "LLM_SOC2_SCRUB_TIMEOUT_MS",
         "50",
-        "Per-span scrub budget; over it the content is dropped (fail closed).",
+        "Per-span scrub budget, in CPU time of the scanning thread (waiting for the GIL or a core does not count); over it the content is dropped (fail closed).",
     ),
     Variable(
         "LLM_SOC2_PROCESSOR_BACKGROUND",

@@ -68,7 +68,7 @@ _ANCHOR_BOTH = _re2.RE2.Anchor.ANCHOR_BOTH
 _ANCHOR_START = _re2.RE2.Anchor.ANCHOR_START
 _PATTERN_MAX_MEM = 8 << 20
 _SET_MAX_MEM = 64 << 20
-_DEADLINE_EVERY = 16  # candidates between two clock reads
+_BUDGET_EVERY = 16  # candidates between two clock reads
 # Between the views of two texts scanned together (see the module docstring).
 JOIN: Final = b"\n\xff\n"
 _HAS_INVISIBLE = re.compile(rb"[" + INVISIBLE_CLASS + rb"]")
@@ -80,7 +80,27 @@ class PatternError(ValueError):
 
 
 class ScrubTimeout(Exception):
-    """The scan went past its deadline."""
+    """The scan used up its time budget."""
+
+
+class Budget:
+    """The CPU time the scan of one span may take, counted on the thread that scans: waiting for the GIL
+    or for a core uses none of it (a wall-clock deadline dropped content whenever a loaded machine held
+    the thread back). The clock starts at the first check; before it, only the pattern set's pass over
+    the size-limited input has run, which is linear."""
+
+    __slots__ = ("_limit", "_seconds")
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._limit: float | None = None
+
+    def spent(self) -> bool:
+        now = time.thread_time()
+        if self._limit is None:
+            self._limit = now + self._seconds
+            return False
+        return now > self._limit
 
 
 def _options(max_mem: int) -> _re2.RE2.Options:
@@ -310,21 +330,21 @@ class Engine:
             raise failed[0]
         return joined.compacted.get(0) or View(joined.data), hits
 
-    def scan(self, text: str, deadline: float, client_keys: ClientKeys | None = None) -> list[Candidate]:
+    def scan(self, text: str, budget: Budget, client_keys: ClientKeys | None = None) -> list[Candidate]:
         """Every validated candidate in ``text``, positions in the original text (not yet resolved)."""
-        (found,) = self.scan_many([text], deadline, client_keys)
+        (found,) = self.scan_many([text], budget, client_keys)
         if isinstance(found, Unscrubbable):
             raise found
         return found
 
     def scan_many(
-        self, texts: Sequence[str], deadline: float, client_keys: ClientKeys | None = None
+        self, texts: Sequence[str], budget: Budget, client_keys: ClientKeys | None = None
     ) -> list[list[Candidate] | Unscrubbable]:
         """``scan`` for several texts in one pass (``joinable`` engines only, or one text at a time).
 
         Per text: its candidates, or the ``Unscrubbable`` that refuses it (lone surrogates, binary
         content), which does not affect the others. Raises ``Unscrubbable`` when the pattern set gave up
-        and ``ScrubTimeout`` past the deadline: both concern every text of the pass.
+        and ``ScrubTimeout`` once ``budget`` is spent: both concern every text of the pass.
         """
         if len(texts) > 1 and not self.joinable:
             raise ValueError("this engine scans one text at a time")
@@ -349,12 +369,12 @@ class Engine:
         bounds = joined.bounds()
         if keys is not None and self._client_detector is not None:
             compiled = _Compiled(self._client_detector, keys.regex, False)
-            self._extract(compiled, joined, bounds, found, accepted, deadline)
+            self._extract(compiled, joined, bounds, found, accepted, budget)
         # Stronger detectors first: a weaker one's candidate inside a value already found would lose the
         # overlap anyway (a phone-shaped run inside a card number), so it is not even validated.
         rank = self._rank
         for index in sorted(hits, key=rank.__getitem__):
-            self._extract(self._compiled[index], joined, bounds, found, accepted, deadline)
+            self._extract(self._compiled[index], joined, bounds, found, accepted, budget)
         for owner, candidates in zip(joined.owners, found, strict=True):
             out[owner] = candidates
         self._add_keys_as_written(texts, out, client_keys)
@@ -431,7 +451,7 @@ class Engine:
         bounds: tuple[list[int], list[int]],
         out: list[list[Candidate]],
         accepted: list[tuple[int, int]],
-        deadline: float,
+        budget: Budget,
     ) -> None:
         detector, regex, has_group = compiled.detector, compiled.regex, compiled.has_group
         data = joined.data
@@ -442,7 +462,7 @@ class Engine:
         seen = 0
         while position < size:
             seen += 1
-            if seen % _DEADLINE_EVERY == 0 and time.monotonic() > deadline:
+            if seen % _BUDGET_EVERY == 0 and budget.spent():
                 raise ScrubTimeout
             spans = regex.Match(_UNANCHORED, data, position, size)
             match_start, match_end = spans[0]
@@ -483,7 +503,7 @@ class Engine:
                 value_start, value_end = joined.to_text(segment, start + span[0] - low, value_end - low)
                 whole_start, whole_end = joined.to_text(segment, match_start - low, match_end - low)
                 out[segment].append(Candidate(value_start, value_end, whole_start, whole_end, detector))
-        if time.monotonic() > deadline:
+        if budget.spent():
             raise ScrubTimeout
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterable
 from typing import Final
 
@@ -22,7 +21,7 @@ from llm_soc2.errors import LLMSoc2Error
 from llm_soc2.fingerprint import KNOWN_SECRETS, SecretRegistry
 from llm_soc2.scrub import redact
 from llm_soc2.scrub.detectors.client_key import ClientApiKeyDetector
-from llm_soc2.scrub.engine import Candidate, ClientKeys, Engine, ScrubTimeout, client_keys, resolve
+from llm_soc2.scrub.engine import Budget, Candidate, ClientKeys, Engine, ScrubTimeout, client_keys, resolve
 from llm_soc2.scrub.findings import Action, Finding, Kind, ScrubResult
 from llm_soc2.scrub.ner import ner_detector
 from llm_soc2.scrub.registry import DetectorRegistry
@@ -93,7 +92,7 @@ class Scrubber:
     def scan(self, text: str) -> list[Finding]:
         """What ``scrub`` would find and do, without redacting. Raises ``ScrubError`` if it cannot scan."""
         try:
-            return self._findings(text, time.monotonic() + self._budget)
+            return self._findings(text, Budget(self._budget))
         except ScrubError:
             raise
         except Exception as exc:
@@ -101,7 +100,7 @@ class Scrubber:
 
     def scrub(self, text: str) -> ScrubResult:
         """The redacted text and what was found; ``text=None`` when the content must be dropped."""
-        return self._scrub(text, time.monotonic() + self._budget)
+        return self._scrub(text, Budget(self._budget))
 
     def scrub_many(self, texts: Iterable[str]) -> list[ScrubResult]:
         """``scrub`` for the texts of one span, which share one time budget (``LLM_SOC2_SCRUB_TIMEOUT_MS``
@@ -117,10 +116,10 @@ class Scrubber:
     def scrub_texts(self, texts: Iterable[str]) -> list[tuple[str | None, tuple[Finding, ...], str | None]]:
         """``scrub_many`` as plain ``(text, findings, error)`` tuples: what the span processor reads, on
         every span, without building a result object per text."""
-        deadline = time.monotonic() + self._budget
+        budget = Budget(self._budget)
         texts = list(texts)
         if len(texts) < 2 or not self._joinable():
-            return [_as_tuple(self._scrub(text, deadline)) for text in texts]
+            return [_as_tuple(self._scrub(text, budget)) for text in texts]
         max_chars = self._max_chars
         results: list[tuple[str | None, tuple[Finding, ...], str | None]] = []
         batch: list[int] = []
@@ -136,7 +135,7 @@ class Scrubber:
             results.append(_NOT_SCANNED)
             batch.append(position)
         try:
-            scanned = self._scan_joined([texts[i] for i in batch], deadline)
+            scanned = self._scan_joined([texts[i] for i in batch], budget)
         except ScrubError as exc:  # a timeout: the pass did not finish for any of them
             scanned = [exc] * len(batch)
         except Exception:  # isolate whichever text caused it
@@ -146,7 +145,7 @@ class Scrubber:
         for slot, position in enumerate(batch):
             text = texts[position]
             if scanned is None:
-                results[position] = _as_tuple(self._scrub(text, deadline))
+                results[position] = _as_tuple(self._scrub(text, budget))
                 continue
             found = scanned[slot]
             if not found and ner is None:  # nothing in it: the common case
@@ -156,7 +155,7 @@ class Scrubber:
                 results[position] = (None, (), found.reason)
                 continue
             try:
-                results[position] = _as_tuple(self._result(text, self._to_findings(text, found, deadline)))
+                results[position] = _as_tuple(self._result(text, self._to_findings(text, found, budget)))
             except ScrubError as exc:
                 results[position] = (None, (), exc.reason)
             except Exception as exc:  # fail closed: nothing unscrubbed leaves
@@ -180,9 +179,9 @@ class Scrubber:
     # ----------------------------------------------------------------------------------------------
     # Internals
     # ----------------------------------------------------------------------------------------------
-    def _scrub(self, text: str, deadline: float) -> ScrubResult:
+    def _scrub(self, text: str, budget: Budget) -> ScrubResult:
         try:
-            return self._result(text, self._findings(text, deadline))
+            return self._result(text, self._findings(text, budget))
         except ScrubError as exc:
             return ScrubResult(None, error=exc.reason)
         except Exception as exc:  # fail closed: nothing unscrubbed leaves
@@ -204,7 +203,7 @@ class Scrubber:
             return "input too large"
         return None
 
-    def _findings(self, text: str, deadline: float) -> list[Finding]:
+    def _findings(self, text: str, budget: Budget) -> list[Finding]:
         if self._broken is not None:
             raise ScrubError(self._broken)
         refusal = self._refusal(text)
@@ -212,16 +211,16 @@ class Scrubber:
             raise ScrubError(refusal)
         if not text:
             return []
-        if time.monotonic() > deadline:
+        if budget.spent():
             raise ScrubError("timeout")
         engine = self._current_engine()
         try:
-            candidates = engine.scan(text, deadline, self._current_client_keys())
+            candidates = engine.scan(text, budget, self._current_client_keys())
         except ScrubTimeout:
             raise ScrubError("timeout") from None
         except Unscrubbable as exc:
             raise ScrubError(str(exc)) from None
-        return self._to_findings(text, candidates, deadline)
+        return self._to_findings(text, candidates, budget)
 
     def _joinable(self) -> bool:
         if self._broken is not None:
@@ -231,26 +230,24 @@ class Scrubber:
         except Exception:  # the per-text path reports it, text by text
             return False
 
-    def _scan_joined(self, texts: list[str], deadline: float) -> list[list[Candidate] | ScrubError]:
+    def _scan_joined(self, texts: list[str], budget: Budget) -> list[list[Candidate] | ScrubError]:
         """Candidates per text from one pass over all of them."""
         if not texts:
             return []
-        if time.monotonic() > deadline:
-            raise ScrubError("timeout")
         engine = self._current_engine()
         try:
-            scanned = engine.scan_many(texts, deadline, self._current_client_keys())
+            scanned = engine.scan_many(texts, budget, self._current_client_keys())
         except ScrubTimeout:
             raise ScrubError("timeout") from None
         return [ScrubError(str(found)) if isinstance(found, Unscrubbable) else found for found in scanned]
 
-    def _to_findings(self, text: str, candidates: list[Candidate], deadline: float) -> list[Finding]:
+    def _to_findings(self, text: str, candidates: list[Candidate], budget: Budget) -> list[Finding]:
         ner = self._registry.ner
         if ner is not None:
             for start, end, entity in ner.analyze(text):
                 if 0 <= start < end <= len(text):
                     candidates.append(Candidate(start, end, start, end, ner_detector(entity)))
-            if time.monotonic() > deadline:
+            if budget.spent():
                 raise ScrubError("timeout")
         if not candidates:
             return []

@@ -42,5 +42,19 @@ class ExplodingDetector:
         raise RuntimeError(f"validator crashed on {value}")
 
 
+class WaitingDetector:
+    """Its validation waits (as a thread held back on a loaded machine does) without using CPU."""
+
+    entity = "TICKET"
+    kind = "pii"
+    patterns = (r"TKT-[0-9]{4}",)
+
+    def validate(self, value: str, context: str) -> bool:
+        import time
+
+        time.sleep(0.03)
+        return True
+
+
 def not_a_detector() -> None:
     return None

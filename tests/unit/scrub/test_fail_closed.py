@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from llm_soc2.config import Settings
 from llm_soc2.scrub import DetectorRegistry, Scrubber, ScrubError
 
 from .conftest import make_scrubber
-from .plugin_detectors import ExplodingDetector
+from .plugin_detectors import ExplodingDetector, WaitingDetector
 
 
 @pytest.mark.parametrize("value", [None, b"bytes jane@example.com", 42, ["jane@example.com"]])
@@ -47,6 +48,19 @@ def test_time_budget_overrun_drops_the_content() -> None:
     assert result.error == "timeout"
 
 
+def test_the_budget_counts_work_not_waiting() -> None:
+    # 16 values each waiting 30 ms: half a second of wall time, far over a 20 ms budget, little CPU.
+    registry = DetectorRegistry(plugins=False)
+    registry.register(WaitingDetector)
+    scrubber = Scrubber(Settings(scrub_timeout_ms=20.0), registry=registry, key=b"k" * 32)
+    text = " ".join(f"TKT-{n:04d}" for n in range(16)) + " and jane@example.com"
+    result = scrubber.scrub(text)
+    assert result.error is None
+    assert result.text is not None
+    assert "TKT-0007" not in result.text
+    assert "jane@example.com" not in result.text
+
+
 def test_exception_in_a_detector_drops_the_content_and_names_no_content() -> None:
     registry = DetectorRegistry(plugins=False)
     registry.register(ExplodingDetector)
@@ -64,8 +78,6 @@ def test_scan_raises_a_scrub_error_instead(scrubber: Scrubber) -> None:
 
 
 def test_missing_deployment_key_masks_instead_of_pseudonymizing() -> None:
-    from llm_soc2.config import Settings
-
     settings = Settings(pii_action="pseudonymize", secret_key_hex="00", scrub_timeout_ms=30_000)
     scrubber = Scrubber(settings, registry=DetectorRegistry(plugins=False))
     assert scrubber.scrub("jane@example.com").text == "[EMAIL]"
