@@ -24,6 +24,7 @@ copy and ``llm_soc2.scrub.error`` says why. Nothing here raises into the applica
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -724,16 +725,12 @@ def _set_risk(attributes: dict[str, Any], assessment: Assessment) -> None:
         attributes[sc.RISK_POLICY_VERSION] = assessment.policy_version
 
 
-_INTERACTION: list[type[RiskInteraction]] = []
-
-
+@functools.cache
 def _interaction_type() -> type[RiskInteraction]:
     """``llm_soc2.risk.Interaction``, imported on first use (the risk package loads with the engine)."""
-    if not _INTERACTION:
-        from llm_soc2.risk import Interaction
+    from llm_soc2.risk import Interaction
 
-        _INTERACTION.append(Interaction)
-    return _INTERACTION[0]
+    return Interaction
 
 
 def _json_object(value: Any) -> Mapping[str, object] | None:
