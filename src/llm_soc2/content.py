@@ -323,32 +323,50 @@ def _extract_json(out: ExtractedContent, key: str, raw: str, direction: str, rol
 _MAX_DEPTH: Final = 64
 
 
+# Parsed JSON holds exact types, so each value's class is compared first; the isinstance checks after
+# them are for the rest (subclasses from other sources). Objects and arrays have their own walkers: the
+# type of a child decides which one runs, without a second dispatch inside the callee.
 def _walk(leaves: list[Leaf], node: Any, key: str, direction: str, role: str, depth: int) -> None:
+    if isinstance(node, dict):
+        _walk_object(leaves, node, key, direction, role, depth)
+    elif isinstance(node, list):
+        _walk_array(leaves, node, key, direction, role, depth)
+
+
+def _walk_object(
+    leaves: list[Leaf], node: dict[str, Any], key: str, direction: str, role: str, depth: int
+) -> None:
     if depth > _MAX_DEPTH:
         raise ValueError("content nested too deeply")
-    if isinstance(node, dict):
-        node_role = node.get("role")
-        if isinstance(node_role, str):
-            role = node_role
-        if node.get("type") == "tool_call_response":
-            role = ROLE_TOOL
-        for k, v in node.items():
-            kind = type(v)  # parsed JSON holds exact types: the isinstance checks are for the rest
-            if kind is str or isinstance(v, str):
-                if k in _JSON_STRUCTURAL_KEYS:
-                    continue
+    node_role = node.get("role")
+    if isinstance(node_role, str):
+        role = node_role
+    if node.get("type") == "tool_call_response":
+        role = ROLE_TOOL
+    for k, v in node.items():
+        kind = v.__class__
+        if kind is str or (kind is not list and kind is not dict and isinstance(v, str)):
+            if k not in _JSON_STRUCTURAL_KEYS:
                 # Tool-call arguments are often a JSON string themselves: scrubbed as text, which is safe
                 # (detectors see through the quoting) and keeps the string byte-compatible.
                 leaves.append(Leaf(v, direction, role, key, node, k))
-            elif kind is dict or kind is list or isinstance(v, dict | list):
-                _walk(leaves, v, key, direction, role, depth + 1)
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            kind = type(v)
-            if kind is str or isinstance(v, str):
-                leaves.append(Leaf(v, direction, role, key, node, i))
-            elif kind is dict or kind is list or isinstance(v, dict | list):
-                _walk(leaves, v, key, direction, role, depth + 1)
+        elif kind is list or (kind is not dict and isinstance(v, list)):
+            _walk_array(leaves, v, key, direction, role, depth + 1)
+        elif kind is dict or isinstance(v, dict):
+            _walk_object(leaves, v, key, direction, role, depth + 1)
+
+
+def _walk_array(leaves: list[Leaf], node: list[Any], key: str, direction: str, role: str, depth: int) -> None:
+    if depth > _MAX_DEPTH:
+        raise ValueError("content nested too deeply")
+    for i, v in enumerate(node):
+        kind = v.__class__
+        if kind is dict or (kind is not str and kind is not list and isinstance(v, dict)):
+            _walk_object(leaves, v, key, direction, role, depth + 1)
+        elif kind is str or (kind is not list and isinstance(v, str)):
+            leaves.append(Leaf(v, direction, role, key, node, i))
+        elif kind is list or isinstance(v, list):
+            _walk_array(leaves, v, key, direction, role, depth + 1)
 
 
 def write_back(

@@ -118,7 +118,10 @@ class DataLeakageClassifier(CueClassifier):
 
     def wants(self, interaction: Interaction) -> bool:
         return bool(interaction.output_entities) or (
-            self.system_echo and bool(interaction.system) and bool(interaction.response)
+            self.system_echo
+            and bool(interaction.system)
+            and bool(interaction.response)
+            and _system_profile(_text.as_text(interaction.system))[0] is not None  # long enough to echo
         )
 
     def score(self, interaction: Interaction, hits: Hits) -> Iterable[Signal]:

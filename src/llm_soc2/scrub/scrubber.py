@@ -20,6 +20,7 @@ from llm_soc2.config import Settings
 from llm_soc2.errors import LLMSoc2Error
 from llm_soc2.fingerprint import KNOWN_SECRETS, SecretRegistry
 from llm_soc2.scrub import redact
+from llm_soc2.scrub.detector import Detector
 from llm_soc2.scrub.detectors.client_key import ClientApiKeyDetector
 from llm_soc2.scrub.engine import Budget, Candidate, ClientKeys, Engine, ScrubTimeout, client_keys, resolve
 from llm_soc2.scrub.findings import Action, Finding, Kind, ScrubResult
@@ -67,6 +68,8 @@ class Scrubber:
                 )
             else:
                 self._actions[entity.upper()] = action
+        # Detector -> (kind, action): fixed once the actions are, asked for every finding.
+        self._treatment: dict[Detector, tuple[Kind, Action]] = {}
         self._lock = threading.Lock()
         self._client_keys: tuple[int, ClientKeys | None] = (-1, None)
         self._broken: str | None = None
@@ -252,10 +255,16 @@ class Scrubber:
         if not candidates:
             return []
         findings = []
+        treatment = self._treatment
         for candidate in resolve(candidates):
             detector = candidate.detector
-            kind = Kind(detector.kind)
-            action = self.action_for(detector.entity, kind)
+            known = treatment.get(detector)
+            if known is None:
+                kind = Kind(detector.kind)
+                known = (kind, self.action_for(detector.entity, kind))
+                if len(treatment) < _TREATMENT_MEMO_LIMIT:  # NER detectors are made per entity name
+                    treatment[detector] = known
+            kind, action = known
             findings.append(
                 Finding(detector.entity, candidate.start, candidate.end, action, kind, detector.name)
             )
@@ -306,6 +315,7 @@ class Scrubber:
 
 
 _NOT_SCANNED: Final = (None, (), "not scanned")
+_TREATMENT_MEMO_LIMIT: Final = 1024
 
 
 def _as_tuple(result: ScrubResult) -> tuple[str | None, tuple[Finding, ...], str | None]:

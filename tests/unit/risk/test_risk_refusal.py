@@ -89,6 +89,35 @@ def test_a_short_direct_answer_in_other_words_is_not_off_topic(prompt: str, answ
     assert refusal(answer, prompt=prompt)[0] == 0
 
 
+def test_a_short_answer_announcing_another_topic_is_off_topic() -> None:
+    score, reasons = refusal(
+        "Sure! Here are some ideas for a low-carb dinner: 1. Grilled salmon with asparagus 2. Zucchini noodles",
+        prompt="What are the fundamental laws of thermodynamics?",
+    )
+    assert score >= THRESHOLD
+    assert reasons == ("off_topic",)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "answer"),
+    [
+        (
+            "Give me ideas for a low-carb dinner",
+            "Sure! Here are some ideas: grilled salmon, zucchini noodles.",
+        ),
+        (
+            "can you write a sorting algorithm?",
+            "Here's quicksort in Python:\n```\ndef quicksort(a): ...\n```",
+        ),
+        ("What should I pack for a beach day?", "Here is what I would take: sunscreen, a towel and water."),
+    ],
+)
+def test_a_short_announced_answer_on_topic_or_without_a_topic_of_its_own_is_not_off_topic(
+    prompt: str, answer: str
+) -> None:
+    assert refusal(answer, prompt=prompt)[0] == 0
+
+
 def test_on_topic_answer_is_not_off_topic() -> None:
     joke = "Why did the cat sit on the computer? To keep an eye on the mouse! " * 8  # long enough to check
     assert refusal(joke, prompt="Tell me a joke about cats!")[0] == 0
