@@ -23,6 +23,7 @@ from llm_soc2.instrumentation._telemetry import (
     ResponseData,
     Telemetry,
 )
+from llm_soc2.instrumentation.responses import AsyncResponseProxy, SyncResponseProxy, is_unread
 from llm_soc2.instrumentation.streams import Accumulator, AsyncStreamProxy, SyncStreamProxy, notify_closed
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
@@ -78,6 +79,10 @@ def raw_body(result: Any) -> Any:
     content_type = str(response.headers.get("content-type", ""))
     if not content_type.startswith("application/json"):
         return None
+    try:
+        response.content  # noqa: B018
+    except Exception:  # streamed to the application, which kept no copy of the body
+        return None
     return response.json()
 
 
@@ -107,6 +112,9 @@ def _complete(
     try:
         if request.stream and (hasattr(result, "__next__") or hasattr(result, "__anext__")):
             return proxy(result, invocation, operation.accumulator(telemetry, request))
+        if is_unread(result):  # ``with_streaming_response``: the span ends when the body is read
+            response_proxy = SyncResponseProxy if proxy is SyncStreamProxy else AsyncResponseProxy
+            return response_proxy(result, telemetry, operation, invocation, request)
         data = operation.response(telemetry, result)
     except Exception as exc:
         telemetry.report(ERROR_RESPONSE, exc)

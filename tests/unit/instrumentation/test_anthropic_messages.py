@@ -356,3 +356,35 @@ def test_raw_response_call_gets_a_span_with_the_response(
     attributes = dict(span.attributes or {})
     assert attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == 9
     assert content(span, semconv.GEN_AI_OUTPUT_MESSAGES)[0]["parts"] == [{"type": "text", "content": TEXT}]
+
+
+def test_streaming_response_call_is_recorded_when_the_app_parses_it(
+    instrumented: Recorder, anthropic_client: anthropic.Anthropic, fake_provider: FakeProvider
+) -> None:
+    fake_provider.anthropic.script(TEXT, input_tokens=20, output_tokens=9)
+    with anthropic_client.messages.with_streaming_response.create(
+        model=MODEL, max_tokens=100, messages=MESSAGES
+    ) as response:
+        message = response.parse()
+
+    assert message.content[0].text == TEXT
+    span = instrumented.only_span()
+    attributes = dict(span.attributes or {})
+    assert attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == 9
+    assert content(span, semconv.GEN_AI_OUTPUT_MESSAGES)[0]["parts"] == [{"type": "text", "content": TEXT}]
+
+
+def test_streaming_response_of_a_stream_call_ends_as_a_stream(
+    instrumented: Recorder, anthropic_client: anthropic.Anthropic, fake_provider: FakeProvider
+) -> None:
+    fake_provider.anthropic.script(TEXT, input_tokens=20, output_tokens=9)
+    with anthropic_client.messages.with_streaming_response.create(
+        model=MODEL, max_tokens=100, messages=MESSAGES, stream=True
+    ) as response:
+        events = list(response.parse())
+
+    assert events
+    span = instrumented.only_span()
+    attributes = dict(span.attributes or {})
+    assert attributes[semconv.STREAM_OUTCOME] == semconv.STREAM_COMPLETED
+    assert content(span, semconv.GEN_AI_OUTPUT_MESSAGES)[0]["parts"] == [{"type": "text", "content": TEXT}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 
 import openai
@@ -331,3 +332,101 @@ def test_streaming_response_calls_get_one_span_and_the_body_reaches_the_app(
     assert span.name == "chat gpt-4o-mini"
     assert span.attributes is not None
     assert span.attributes[semconv.GEN_AI_REQUEST_MODEL] == "gpt-4o-mini"
+    # Read as raw bytes, the body was not kept by the client: the span has the request, not the answer.
+    assert semconv.GEN_AI_OUTPUT_MESSAGES not in span.attributes
+
+
+@pytest.mark.parametrize("read", ["parse", "json"])
+def test_a_streaming_response_read_after_the_call_is_recorded_when_read(
+    instrumented: Recorder, openai_client: openai.OpenAI, fake_provider: FakeProvider, read: str
+) -> None:
+    fake_provider.openai.script("Paris.", input_tokens=9, output_tokens=2)
+    with openai_client.chat.completions.with_streaming_response.create(
+        model="gpt-4o-mini", messages=MESSAGES
+    ) as response:
+        assert instrumented.spans() == []  # the body is not read yet: the call is not over
+        if read == "parse":
+            answer = response.parse().choices[0].message.content
+        else:
+            answer = response.json()["choices"][0]["message"]["content"]  # type: ignore[index]
+
+    assert answer == "Paris."
+    span = instrumented.only_span()
+    assert span.attributes is not None
+    assert span.attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == 2
+    assert span.attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
+    assert content(span, semconv.GEN_AI_OUTPUT_MESSAGES)[0]["parts"] == [
+        {"type": "text", "content": "Paris."}
+    ]
+
+
+def test_a_streaming_response_of_a_streamed_call_ends_as_a_stream(
+    instrumented: Recorder, openai_client: openai.OpenAI, fake_provider: FakeProvider
+) -> None:
+    fake_provider.openai.script("Paris is the capital.", input_tokens=9, output_tokens=5)
+    with openai_client.chat.completions.with_streaming_response.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+    ) as response:
+        stream = response.parse()
+        assert response.parse() is stream
+        text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+
+    assert text == "Paris is the capital."
+    span = instrumented.only_span()
+    assert span.attributes is not None
+    assert span.attributes[semconv.STREAM_OUTCOME] == semconv.STREAM_COMPLETED
+    assert span.attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == 5
+    assert semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in span.attributes
+    assert content(span, semconv.GEN_AI_OUTPUT_MESSAGES)[0]["parts"][0]["content"] == text
+
+
+def test_a_streaming_response_that_fails_while_read_records_the_error(
+    instrumented: Recorder, openai_client: openai.OpenAI, fake_provider: FakeProvider
+) -> None:
+    fake_provider.openai.script(malformed=True)
+    with (
+        openai_client.chat.completions.with_streaming_response.create(
+            model="gpt-4o-mini", messages=MESSAGES
+        ) as response,
+        pytest.raises((ValueError, openai.OpenAIError)) as raised,
+    ):
+        response.parse()
+
+    span = instrumented.only_span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes is not None
+    assert span.attributes[semconv.ERROR_TYPE] == type(raised.value).__qualname__
+
+
+def test_a_streaming_response_dropped_unread_still_ends_its_span(
+    instrumented: Recorder, openai_client: openai.OpenAI, fake_provider: FakeProvider
+) -> None:
+    fake_provider.openai.script("Paris.")
+    manager = openai_client.chat.completions.with_streaming_response.create(
+        model="gpt-4o-mini", messages=MESSAGES
+    )
+    response = manager.__enter__()
+    raw = response.__wrapped__
+    del manager, response
+    gc.collect()
+
+    span = instrumented.only_span()
+    assert span.end_time is not None
+    assert span.status.status_code is StatusCode.UNSET
+    raw.close()
+
+
+async def test_async_streaming_response_is_recorded_when_parsed(
+    instrumented: Recorder, async_openai_client: openai.AsyncOpenAI, fake_provider: FakeProvider
+) -> None:
+    fake_provider.openai.script("Paris.", input_tokens=11, output_tokens=2)
+    async with async_openai_client.chat.completions.with_streaming_response.create(
+        model="gpt-4o-mini", messages=MESSAGES
+    ) as response:
+        completion = await response.parse()
+
+    assert completion.choices[0].message.content == "Paris."
+    span = instrumented.only_span()
+    assert span.attributes is not None
+    assert span.attributes[semconv.GEN_AI_USAGE_INPUT_TOKENS] == 11
+    assert content(span, semconv.GEN_AI_OUTPUT_MESSAGES)[0]["parts"][0]["content"] == "Paris."
