@@ -56,7 +56,9 @@ class _ResponseProxyBase(wrapt.ObjectProxy[Any]):
             self._self_telemetry.report(ERROR_RESPONSE, exc)
         invocation.finish(data)
 
-    def _self_parsed(self, parsed: Any, proxy: type[SyncStreamProxy] | type[AsyncStreamProxy]) -> Any:
+    def _self_parsed(
+        self, parsed: Any, proxy: type[SyncStreamProxy] | type[AsyncStreamProxy], custom_type: bool
+    ) -> Any:
         if self._self_stream is not None and self._self_stream.__wrapped__ is parsed:
             return self._self_stream  # the client hands out one parsed stream: so do we
         if self._self_invocation.ended:
@@ -70,7 +72,8 @@ class _ResponseProxyBase(wrapt.ObjectProxy[Any]):
                 return parsed
             self._self_stream = proxy(parsed, self._self_invocation, accumulator)
             return self._self_stream
-        self._self_end(parsed)
+        # Parsed into a type of the application's (``parse(to=...)``): the span reads the raw body instead.
+        self._self_end(self.__wrapped__ if custom_type else parsed)
         return parsed
 
     def _self_end_read(self) -> None:
@@ -97,7 +100,7 @@ class SyncResponseProxy(_ResponseProxyBase):
             self._self_fail(exc)
             raise
         if method == "parse":
-            return self._self_parsed(result, SyncStreamProxy)
+            return self._self_parsed(result, SyncStreamProxy, kwargs.get("to") is not None)
         self._self_end_read()
         return result
 
@@ -127,7 +130,7 @@ class AsyncResponseProxy(_ResponseProxyBase):
             self._self_fail(exc)
             raise
         if method == "parse":
-            return self._self_parsed(result, AsyncStreamProxy)
+            return self._self_parsed(result, AsyncStreamProxy, kwargs.get("to") is not None)
         self._self_end_read()
         return result
 

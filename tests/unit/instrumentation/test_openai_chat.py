@@ -336,7 +336,7 @@ def test_streaming_response_calls_get_one_span_and_the_body_reaches_the_app(
     assert semconv.GEN_AI_OUTPUT_MESSAGES not in span.attributes
 
 
-@pytest.mark.parametrize("read", ["parse", "json"])
+@pytest.mark.parametrize("read", ["parse", "parse to dict", "json"])
 def test_a_streaming_response_read_after_the_call_is_recorded_when_read(
     instrumented: Recorder, openai_client: openai.OpenAI, fake_provider: FakeProvider, read: str
 ) -> None:
@@ -347,6 +347,8 @@ def test_a_streaming_response_read_after_the_call_is_recorded_when_read(
         assert instrumented.spans() == []  # the body is not read yet: the call is not over
         if read == "parse":
             answer = response.parse().choices[0].message.content
+        elif read == "parse to dict":
+            answer = response.parse(to=dict)["choices"][0]["message"]["content"]
         else:
             answer = response.json()["choices"][0]["message"]["content"]  # type: ignore[index]
 
