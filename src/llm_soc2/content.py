@@ -216,10 +216,13 @@ def extract(attributes: Mapping[str, Any], *, all_strings: bool = True) -> Extra
     A JSON content attribute that does not parse is treated as one plain text leaf.
     """
     out = ExtractedContent()
+    kinds = _string_kinds
     for key, value in attributes.items():
         kind = type(value)
+        if kind is int or kind is float or kind is bool:
+            continue  # the common case after strings, decided without the checks below
         if kind is str or isinstance(value, str):
-            role = _string_key_kind(key)
+            role = kinds.get(key) or _string_key_kind(key)
             if role is _STRUCTURAL:
                 continue
             if role is not _PLAIN:
@@ -228,8 +231,6 @@ def extract(attributes: Mapping[str, Any], *, all_strings: bool = True) -> Extra
                 doc = Document(key, value, "text")
                 out.documents[key] = doc
                 out.leaves.append(Leaf(value, _direction_of(key), _indexed_role(key, attributes), key))
-        elif kind is int or kind is float or kind is bool:
-            continue  # the common case, decided without the abstract Sequence check below
         elif isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
             if not value or is_structural(key) or not isinstance(value[0], str):
                 continue

@@ -17,7 +17,7 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
 from llm_soc2.config import Settings
@@ -75,11 +75,16 @@ class RiskEngine:
         self._lock = threading.Lock()
         self._cue_classifiers = {c.name: c for c in self.classifiers if isinstance(c, CueClassifier)}
         self._scanner = Scanner([(c.name, c.cues) for c in self._cue_classifiers.values()])
-        # Per classifier: its cue form (scored from the shared scan) and whether it is a plugin.
-        self._plan: tuple[tuple[Classifier, CueClassifier | None, bool], ...] = tuple(
+        # Per classifier: its cue form (scored from the shared scan), its ``wants`` when it has one of its
+        # own (a cue classifier without one is only scored on a cue hit), and whether it is a plugin.
+        self._plan: tuple[
+            tuple[Classifier, CueClassifier | None, Callable[[Interaction], bool] | None, bool], ...
+        ]
+        self._plan = tuple(
             (
                 c,
-                self._cue_classifiers.get(c.name) if isinstance(c, CueClassifier) else None,
+                (cue := self._cue_classifiers.get(c.name) if isinstance(c, CueClassifier) else None),
+                cue.wants if cue is not None and type(cue).wants is not CueClassifier.wants else None,
                 not type(c).__module__.startswith(_BUILTIN_MODULES),
             )
             for c in self.classifiers
@@ -111,14 +116,14 @@ class RiskEngine:
         signals: list[Signal] = []
         failed: dict[str, tuple[str, ...]] = {}
         timed = False  # the built-ins are bounded by their windows: the clock matters once a plugin ran
-        for classifier, cue, plugin in self._plan:
+        for classifier, cue, wants, plugin in self._plan:
             if timed and self.budget_s is not None and time.perf_counter() - started > self.budget_s:
                 failed[f"budget:{classifier.name}"] = ()
                 continue
             try:
                 if cue is not None:
                     found = hits.get(cue.name, NO_HITS)
-                    if not found and not cue.wants(interaction):
+                    if not found and (wants is None or not wants(interaction)):
                         continue
                     produced: Iterable[Signal] = cue.score(interaction, found)
                 else:
