@@ -99,6 +99,16 @@ def test_bare_digits_are_a_phone_only_with_context(scrubber: Scrubber) -> None:
     assert_clean(scrubber, "order 4155552671 shipped")
 
 
+def test_a_national_number_in_dotted_pairs_is_not_taken_for_a_date(scrubber: Scrubber) -> None:
+    # Three groups make a date ("01.02.2024"); the French way of writing a number goes on for five.
+    assert_found(scrubber, "PHONE", "01.42.68.53.00", "Bureau {} (Paris)")
+
+
+@pytest.mark.parametrize("template", ["stop sending messages to {}", "you can reach me on {}"])
+def test_local_numbers_next_to_a_messaging_word(scrubber: Scrubber, template: str) -> None:
+    assert_found(scrubber, "PHONE", "463 436 698", template)
+
+
 @pytest.mark.parametrize(
     "text", ["on 2024-01-15 we met", "due 15/01/2024", "since 01.02.2024", "Python 3.11.2", "version 1.2.3.4.5",
              "order #123456789", "ISBN 978-3-16-148410-0", "+1 000-000-0000",

@@ -23,7 +23,8 @@ _MAX_TRIMS = 6
 TRUNK_ZERO_REGIONS = ("GB", "DE", "FR", "IT", "ES", "NL", "BE", "AT", "IE", "CH", "SE", "PL", "PT")
 # Python ``re`` here only ever sees one candidate (at most ~60 characters, from the RE2 scan), and neither
 # pattern nests quantifiers, so matching is bounded by the candidate's length.
-_DATE = re.compile(r"[0-9]{1,4}([./\-])[0-9]{1,2}\1[0-9]{1,4}(?![0-9])")  # at the start of a candidate
+# At the start of a candidate; three groups only ("01.33.43.04.02" goes on: a French number, not a date).
+_DATE = re.compile(r"[0-9]{1,4}([./\-])[0-9]{1,2}\1[0-9]{1,4}(?![0-9]|\1[0-9])")
 _DOTTED_QUAD = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 _DECIMAL = re.compile(r"[0-9]+\.[0-9]+")
 
@@ -67,6 +68,8 @@ class PhoneDetector(Detector):
         "sms",
         "text me",
         "dial",
+        "message",
+        "reach",
     )
     # Digits with up to two separators between them, an optional "+" and parentheses around a group.
     patterns = (
