@@ -104,7 +104,9 @@ def test_a_national_number_in_dotted_pairs_is_not_taken_for_a_date(scrubber: Scr
     assert_found(scrubber, "PHONE", "01.42.68.53.00", "Bureau {} (Paris)")
 
 
-@pytest.mark.parametrize("template", ["stop sending messages to {}", "you can reach me on {}"])
+@pytest.mark.parametrize(
+    "template", ["stop sending messages to {}", "you can reach me on {}", "nobody is answering at {}"]
+)
 def test_local_numbers_next_to_a_messaging_word(scrubber: Scrubber, template: str) -> None:
     assert_found(scrubber, "PHONE", "463 436 698", template)
 

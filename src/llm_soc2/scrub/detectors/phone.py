@@ -70,6 +70,7 @@ class PhoneDetector(Detector):
         "dial",
         "message",
         "reach",
+        "answering",
     )
     # Digits with up to two separators between them, an optional "+" and parentheses around a group.
     patterns = (
