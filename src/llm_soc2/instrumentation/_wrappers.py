@@ -23,7 +23,7 @@ from llm_soc2.instrumentation._telemetry import (
     ResponseData,
     Telemetry,
 )
-from llm_soc2.instrumentation.responses import AsyncResponseProxy, SyncResponseProxy, is_unread
+from llm_soc2.instrumentation.raw_responses import AsyncResponseProxy, SyncResponseProxy, is_unread
 from llm_soc2.instrumentation.streams import Accumulator, AsyncStreamProxy, SyncStreamProxy, notify_closed
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
