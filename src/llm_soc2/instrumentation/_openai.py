@@ -45,7 +45,14 @@ _RESPONSES_NUMBERS: Final = {
 _providers: dict[type, str] = {}
 
 
-def provider_name(client: object) -> str:
+# Azure OpenAI's endpoints, reached with the plain ``OpenAI`` client through Azure's v1 API.
+_AZURE_HOST_SUFFIXES: Final = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
+
+
+def provider_name(client: object, host: object = None) -> str:
+    """``azure.ai.openai`` for an ``AzureOpenAI`` client or an Azure OpenAI host, else ``openai``."""
+    if isinstance(host, str) and host.endswith(_AZURE_HOST_SUFFIXES):
+        return semconv.PROVIDER_AZURE_OPENAI
     kind = type(client)
     name = _providers.get(kind)
     if name is None:
@@ -58,9 +65,10 @@ def _common(
     telemetry: Telemetry, instance: Any, kwargs: Mapping[str, Any], operation: str
 ) -> tuple[dict[str, AttributeValue], str | None]:
     client = getattr(instance, "_client", None)
+    server = server_attributes(client) if client is not None else {}
     attributes: dict[str, AttributeValue] = {
         semconv.GEN_AI_OPERATION_NAME: operation,
-        semconv.GEN_AI_PROVIDER_NAME: provider_name(client),
+        semconv.GEN_AI_PROVIDER_NAME: provider_name(client, server.get(semconv.SERVER_ADDRESS)),
     }
     model = kwargs.get("model")
     if not isinstance(model, str):
@@ -68,7 +76,7 @@ def _common(
     else:
         attributes[semconv.GEN_AI_REQUEST_MODEL] = model
     if client is not None:
-        attributes.update(server_attributes(client))
+        attributes.update(server)
         telemetry.api_key_attributes(getattr(client, "api_key", None), attributes)
     user = kwargs.get("safety_identifier")
     telemetry.end_user_attributes(user if isinstance(user, str) else kwargs.get("user"), attributes)

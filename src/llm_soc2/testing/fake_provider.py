@@ -14,6 +14,11 @@
 
 Each provider answers from its queue of scripted replies (first in, first out) and falls back to its
 ``default`` reply when the queue is empty. A reply may also be a function of the request.
+
+Azure OpenAI's paths are served by the OpenAI script too: ``openai.AzureOpenAI(azure_endpoint=fake.url,
+...)`` calls ``/openai/deployments/{deployment}/chat/completions`` (and ``/openai/v1/...``). The server
+also answers as an HTTP proxy, so a client can call a provider's own host name (``http://`` only) through
+it: ``http_client=openai.DefaultHttpxClient(proxy=fake.url)``.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Final
 
 from llm_soc2.testing import _anthropic_wire, _openai_wire
 from llm_soc2.testing.script import RecordedRequest, Reply, Responder
@@ -188,6 +193,29 @@ _ROUTES: dict[str, str] = {
     "/v1/embeddings": OPENAI,
     "/v1/messages": ANTHROPIC,
 }
+_AZURE_DEPLOYMENTS: Final = "/openai/deployments/"
+_AZURE_V1: Final = "/openai/v1/"
+
+
+def _origin_form(target: str) -> str:
+    """The path of a request target; a client that uses the fake provider as its HTTP proxy (to call a
+    provider's real host name over plain HTTP) sends the absolute URL."""
+    if target.startswith(("http://", "https://")):
+        _, _, rest = target.partition("://")
+        _, slash, path = rest.partition("/")
+        return slash + path
+    return target
+
+
+def _route(path: str) -> str:
+    """The OpenAI path an Azure OpenAI path stands for (``/openai/deployments/{name}/chat/completions``
+    and ``/openai/v1/chat/completions`` are ``/v1/chat/completions``); other paths as they are."""
+    if path.startswith(_AZURE_DEPLOYMENTS):
+        _, _, operation = path[len(_AZURE_DEPLOYMENTS) :].partition("/")
+        return "/v1/" + operation
+    if path.startswith(_AZURE_V1):
+        return "/v1/" + path[len(_AZURE_V1) :]
+    return path
 
 
 class _Server(ThreadingHTTPServer):
@@ -219,7 +247,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         raw = self._read_body()
-        path = self.path.split("?", 1)[0]
+        sent_path = _origin_form(self.path).split("?", 1)[0]
+        path = _route(sent_path)
         kind = _ROUTES.get(path)
         if kind is None:
             self._send_json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
@@ -229,7 +258,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         headers = {key.lower(): value for key, value in self.headers.items()}
-        request = RecordedRequest(kind, "POST", path, headers, body, raw)
+        request = RecordedRequest(kind, "POST", sent_path, headers, body, raw)
         script = self.provider.openai if kind == OPENAI else self.provider.anthropic
         reply = script._take(request)
         self._respond(kind, path, body, reply)

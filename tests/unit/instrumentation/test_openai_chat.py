@@ -432,3 +432,36 @@ async def test_async_streaming_response_is_recorded_when_parsed(
     assert span.attributes is not None
     assert span.attributes[semconv.GEN_AI_USAGE_INPUT_TOKENS] == 11
     assert content(span, semconv.GEN_AI_OUTPUT_MESSAGES)[0]["parts"][0]["content"] == "Paris."
+
+
+@pytest.mark.parametrize("deployment_path", [True, False])
+def test_azure_openai_client_is_recorded_as_azure(
+    instrumented: Recorder, fake_provider: FakeProvider, deployment_path: bool
+) -> None:
+    fake_provider.openai.script("Paris.", input_tokens=9, output_tokens=2)
+    if deployment_path:
+        client = openai.AzureOpenAI(
+            azure_endpoint=fake_provider.url, api_key=OPENAI_KEY, api_version="2024-10-21", max_retries=0
+        )
+    else:  # Azure's v1 API: the plain client on the resource's host (reached through the fake as a proxy)
+        client = openai.OpenAI(
+            base_url="http://contoso.openai.azure.com/openai/v1/",
+            api_key=OPENAI_KEY,
+            max_retries=0,
+            http_client=openai.DefaultHttpxClient(proxy=fake_provider.url),
+        )
+    result = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+    assert result.choices[0].message.content == "Paris."
+    sent = fake_provider.openai.last_request.path
+    assert sent.startswith("/openai/deployments/gpt-4o-mini/" if deployment_path else "/openai/v1/")
+    span = instrumented.only_span()
+    attributes = dict(span.attributes or {})
+    assert attributes[semconv.GEN_AI_PROVIDER_NAME] == semconv.PROVIDER_AZURE_OPENAI
+    assert attributes[semconv.GEN_AI_USAGE_INPUT_TOKENS] == 9
+    assert attributes[semconv.SERVER_ADDRESS] == (
+        "127.0.0.1" if deployment_path else "contoso.openai.azure.com"
+    )
+    assert content(span, semconv.GEN_AI_OUTPUT_MESSAGES)[0]["parts"] == [
+        {"type": "text", "content": "Paris."}
+    ]
