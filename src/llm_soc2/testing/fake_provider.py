@@ -18,7 +18,8 @@ Each provider answers from its queue of scripted replies (first in, first out) a
 Azure OpenAI's paths are served by the OpenAI script too: ``openai.AzureOpenAI(azure_endpoint=fake.url,
 ...)`` calls ``/openai/deployments/{deployment}/chat/completions`` (and ``/openai/v1/...``). The server
 also answers as an HTTP proxy, so a client can call a provider's own host name (``http://`` only) through
-it: ``http_client=openai.DefaultHttpxClient(proxy=fake.url)``.
+it: ``http_client=openai.DefaultHttpxClient(proxy=fake.url)``. Anthropic on Vertex AI
+(``anthropic.AnthropicVertex(base_url=f"{fake.url}/v1", ...)``) is served by the Anthropic script.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import re
 import socket
 import threading
 from collections import deque
@@ -195,6 +197,10 @@ _ROUTES: dict[str, str] = {
 }
 _AZURE_DEPLOYMENTS: Final = "/openai/deployments/"
 _AZURE_V1: Final = "/openai/v1/"
+# Anthropic on Google Cloud: /v1/projects/{project}/locations/{region}/publishers/anthropic/models/{model}:rawPredict
+_VERTEX_ANTHROPIC: Final = re.compile(
+    r"/v1/projects/[^/]+/locations/[^/]+/publishers/anthropic/models/([^/:]+):(?:stream)?[rR]awPredict"
+)
 
 
 def _origin_form(target: str) -> str:
@@ -207,15 +213,19 @@ def _origin_form(target: str) -> str:
     return target
 
 
-def _route(path: str) -> str:
-    """The OpenAI path an Azure OpenAI path stands for (``/openai/deployments/{name}/chat/completions``
-    and ``/openai/v1/chat/completions`` are ``/v1/chat/completions``); other paths as they are."""
+def _route(path: str) -> tuple[str, str | None]:
+    """The path a cloud provider's path stands for, and the model its path names if it does:
+    Azure OpenAI's ``/openai/deployments/{name}/chat/completions`` and ``/openai/v1/chat/completions`` are
+    ``/v1/chat/completions``, Vertex AI's Anthropic ``...:rawPredict`` is ``/v1/messages``."""
     if path.startswith(_AZURE_DEPLOYMENTS):
         _, _, operation = path[len(_AZURE_DEPLOYMENTS) :].partition("/")
-        return "/v1/" + operation
+        return "/v1/" + operation, None
     if path.startswith(_AZURE_V1):
-        return "/v1/" + path[len(_AZURE_V1) :]
-    return path
+        return "/v1/" + path[len(_AZURE_V1) :], None
+    vertex = _VERTEX_ANTHROPIC.fullmatch(path)
+    if vertex is not None:
+        return "/v1/messages", vertex.group(1)
+    return path, None
 
 
 class _Server(ThreadingHTTPServer):
@@ -248,7 +258,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         raw = self._read_body()
         sent_path = _origin_form(self.path).split("?", 1)[0]
-        path = _route(sent_path)
+        path, path_model = _route(sent_path)
         kind = _ROUTES.get(path)
         if kind is None:
             self._send_json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
@@ -261,6 +271,8 @@ class _Handler(BaseHTTPRequestHandler):
         request = RecordedRequest(kind, "POST", sent_path, headers, body, raw)
         script = self.provider.openai if kind == OPENAI else self.provider.anthropic
         reply = script._take(request)
+        if path_model is not None and isinstance(body, dict) and "model" not in body:
+            body = {**body, "model": path_model}  # the cloud's path names the model, its body does not
         self._respond(kind, path, body, reply)
 
     def _read_body(self) -> bytes:

@@ -388,3 +388,32 @@ def test_streaming_response_of_a_stream_call_ends_as_a_stream(
     attributes = dict(span.attributes or {})
     assert attributes[semconv.STREAM_OUTCOME] == semconv.STREAM_COMPLETED
     assert content(span, semconv.GEN_AI_OUTPUT_MESSAGES)[0]["parts"] == [{"type": "text", "content": TEXT}]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_anthropic_on_vertex_ai_is_recorded_as_vertex(
+    instrumented: Recorder, fake_provider: FakeProvider, stream: bool
+) -> None:
+    fake_provider.anthropic.script(TEXT, input_tokens=20, output_tokens=9)
+    client = anthropic.AnthropicVertex(
+        access_token="ya29.fake-token",
+        region="us-east5",
+        project_id="acme-llm",
+        base_url=f"{fake_provider.url}/v1",
+        max_retries=0,
+    )
+    if stream:
+        with client.messages.stream(model=MODEL, max_tokens=100, messages=MESSAGES) as events:
+            text = events.get_final_text()
+    else:
+        text = client.messages.create(model=MODEL, max_tokens=100, messages=MESSAGES).content[0].text
+
+    assert text == TEXT
+    sent = fake_provider.anthropic.last_request.path
+    assert sent.startswith("/v1/projects/acme-llm/locations/us-east5/publishers/anthropic/models/")
+    span = instrumented.only_span()
+    attributes = dict(span.attributes or {})
+    assert attributes[semconv.GEN_AI_PROVIDER_NAME] == semconv.PROVIDER_GCP_VERTEX_AI
+    assert attributes[semconv.GEN_AI_REQUEST_MODEL] == MODEL
+    assert attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == 9
+    assert content(span, semconv.GEN_AI_OUTPUT_MESSAGES)[0]["parts"] == [{"type": "text", "content": TEXT}]
