@@ -282,6 +282,7 @@ def run_wrapper_only(calls: int, data_dir: Path) -> dict[str, float]:
         )
     figures["bare"] = median_cpu(lambda: stub(**kwargs))
     tracer_provider.shutdown()
+    sdk_span = _bare_sdk_span(sync_wrapper, Telemetry, ChatCompletions(), settings, stub, client, kwargs)
     paced_wrapper = sync_wrapper(
         Telemetry(
             tracer_provider=TracerProvider(),
@@ -295,6 +296,7 @@ def run_wrapper_only(calls: int, data_dir: Path) -> dict[str, float]:
     paced: dict[str, list[float]] = {}
     for _ in range(PACED_ROUNDS):
         paced.setdefault("bare, paced", []).append(paced_cpu(lambda: stub(**kwargs), calls // PACED_ROUNDS))
+        paced.setdefault("sdk span, paced", []).append(paced_cpu(sdk_span, calls // PACED_ROUNDS))
         paced.setdefault("wrapper, paced", []).append(
             paced_cpu(lambda: paced_wrapper(stub, client.chat.completions, (), kwargs), calls // PACED_ROUNDS)
         )
@@ -312,6 +314,31 @@ def run_wrapper_only(calls: int, data_dir: Path) -> dict[str, float]:
         figures[name] = statistics.median(medians)
         figures[f"{name} range"] = max(medians) - min(medians)
     return figures
+
+
+def _bare_sdk_span(
+    sync_wrapper: Any, telemetry_type: Any, operation: Any, settings: Any, stub: Any, client: Any, kwargs: Any
+) -> Callable[[], None]:
+    """A call that only makes the SDK span our wrapper makes (same name, kind and attributes, on a bare
+    TracerProvider): the part of the wrapper's cost that any instrumentation recording them pays."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import SpanKind
+
+    exporter = InMemorySpanExporter()
+    recorder = TracerProvider()
+    recorder.add_span_processor(SimpleSpanProcessor(exporter))
+    telemetry = telemetry_type(tracer_provider=recorder, settings=settings)
+    sync_wrapper(telemetry, operation)(stub, client.chat.completions, (), kwargs)
+    (recorded,) = exporter.get_finished_spans()
+    name, attributes = recorded.name, dict(recorded.attributes or {})
+    tracer = TracerProvider().get_tracer("bench")
+
+    def sdk_span() -> None:
+        tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes).end()
+
+    return sdk_span
 
 
 def paced_cpu(call: Callable[[], object], calls: int) -> float:
@@ -501,7 +528,9 @@ def main() -> None:
     paced_bare = wrapper_only["bare, paced"]
     print(f"  paced (2 ms sleep before each call, as cold as between real calls; median of {PACED_ROUNDS} interleaved "
           f"rounds, their spread in brackets): bare {paced_bare:.1f} µs; wrapped {wrapper_only['wrapper, paced']:.1f} µs "
-          f"(added {wrapper_only['wrapper, paced'] - paced_bare:.1f} µs) [{wrapper_only['wrapper, paced range']:.0f}]")  # fmt: skip
+          f"(added {wrapper_only['wrapper, paced'] - paced_bare:.1f} µs) [{wrapper_only['wrapper, paced range']:.0f}], "
+          f"of which the SDK span alone (same attributes, bare TracerProvider) "
+          f"{wrapper_only['sdk span, paced'] - paced_bare:.1f} µs [{wrapper_only['sdk span, paced range']:.0f}]")  # fmt: skip
     for background in (True, False):
         name = f"pipeline background={background}"
         added_us = wrapper_only[name] - paced_bare
