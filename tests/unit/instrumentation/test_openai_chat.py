@@ -382,6 +382,22 @@ def test_a_streaming_response_of_a_streamed_call_ends_as_a_stream(
     assert content(span, semconv.GEN_AI_OUTPUT_MESSAGES)[0]["parts"][0]["content"] == text
 
 
+def test_a_raw_response_of_a_streamed_call_ends_as_a_stream(
+    instrumented: Recorder, openai_client: openai.OpenAI, fake_provider: FakeProvider
+) -> None:
+    fake_provider.openai.script("Paris is the capital.", input_tokens=9, output_tokens=5)
+    raw = openai_client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+    )
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in raw.parse() if chunk.choices)
+
+    assert text == "Paris is the capital."
+    span = instrumented.only_span()
+    assert span.attributes is not None
+    assert span.attributes[semconv.STREAM_OUTCOME] == semconv.STREAM_COMPLETED
+    assert content(span, semconv.GEN_AI_OUTPUT_MESSAGES)[0]["parts"][0]["content"] == text
+
+
 def test_a_streaming_response_that_fails_while_read_records_the_error(
     instrumented: Recorder, openai_client: openai.OpenAI, fake_provider: FakeProvider
 ) -> None:
