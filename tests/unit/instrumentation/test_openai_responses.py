@@ -216,3 +216,37 @@ async def test_async_responses_stream_helper(
     assert content(span, semconv.GEN_AI_OUTPUT_MESSAGES)[0]["parts"] == [
         {"type": "text", "content": "Async helper."}
     ]
+
+
+def test_streaming_response_of_the_responses_api_is_recorded_when_parsed(
+    instrumented: Recorder, openai_client: openai.OpenAI, fake_provider: FakeProvider
+) -> None:
+    fake_provider.openai.script("Paris.", input_tokens=14, output_tokens=2)
+    with openai_client.responses.with_streaming_response.create(
+        model="gpt-4.1-mini", input="What is the capital of France?"
+    ) as raw:
+        response = raw.parse()
+
+    assert response.output_text == "Paris."
+    span = instrumented.only_span()
+    attributes = dict(span.attributes or {})
+    assert attributes[semconv.GEN_AI_RESPONSE_ID] == response.id
+    assert attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == 2
+    assert content(span, semconv.GEN_AI_OUTPUT_MESSAGES)[0]["parts"] == [
+        {"type": "text", "content": "Paris."}
+    ]
+
+
+def test_streaming_response_of_embeddings_is_recorded_when_parsed(
+    instrumented: Recorder, openai_client: openai.OpenAI
+) -> None:
+    with openai_client.embeddings.with_streaming_response.create(
+        model="text-embedding-3-small", input="hello"
+    ) as raw:
+        vectors = raw.parse().data
+
+    assert vectors
+    span = instrumented.only_span()
+    attributes = dict(span.attributes or {})
+    assert attributes[semconv.GEN_AI_OPERATION_NAME] == "embeddings"
+    assert attributes[semconv.GEN_AI_USAGE_INPUT_TOKENS] > 0
