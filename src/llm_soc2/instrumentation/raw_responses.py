@@ -11,7 +11,7 @@ The proxies are ``wrapt.ObjectProxy`` objects: the application sees the client's
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import wrapt
 
@@ -24,8 +24,20 @@ if TYPE_CHECKING:
 
 def is_unread(result: Any) -> bool:
     """A raw response whose body the client has not read yet (it is read later by the application)."""
+    kind = type(result)
+    parses = _parsing_types.get(kind)
+    if parses is None:  # asked of every call's result: a parsed model is told apart by its class, once
+        parses = callable(getattr(kind, "parse", None))
+        if len(_parsing_types) < _TYPE_MEMO_LIMIT:
+            _parsing_types[kind] = parses
+    if not parses:
+        return False
     response = getattr(result, "http_response", None)
-    return response is not None and getattr(response, "is_closed", True) is False and hasattr(result, "parse")
+    return response is not None and getattr(response, "is_closed", True) is False
+
+
+_TYPE_MEMO_LIMIT: Final = 256
+_parsing_types: dict[type, bool] = {}
 
 
 class _ResponseProxyBase(wrapt.ObjectProxy[Any]):
