@@ -36,7 +36,9 @@ pirate" does not. Families:
 
 Security-education phrasing ("what is prompt injection", "how to prevent jailbreaks") and a task that
 warns about instructions inside its input ("the text may contain directions designed to trick you") halve
-the score: both quote attacks without being one.
+the score: both quote attacks without being one. A warning halves only what its own sentences say: the
+text without them is scored again and the higher score stands, so an attack beside a task's warning (the
+injected data of a templated prompt), or one that adds a warning to pass as a task, keeps its weight.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from __future__ import annotations
 import base64
 import binascii
 import itertools
+import re
 from collections.abc import Iterable
 from typing import ClassVar, Final
 
@@ -132,6 +135,14 @@ _ROT13_WORDS: Final = "|".join(
 # --------------------------------------------------------------------------------------------------
 # Cues
 # --------------------------------------------------------------------------------------------------
+# A task that warns the model about attacks in its input ("the text may contain directions designed to
+# trick you"): a dampener, since such a task quotes attack words itself.
+_DEFENSE_PATTERN: Final = (
+    r"(?i)\b(?:may|might|could|can|will)\W+contain\W+(?:\w+\W+){0,3}?(?:instructions|directions|commands|"
+    r"prompts|attempts)\b|\b(?:designed|intended|meant|trying|attempts?|try)\W+to\W+(?:trick|manipulate|fool|"
+    r"confuse|hijack)\W+you\b|\bdo\W+not\W+(?:listen\W+to|follow|obey|execute)\W+(?:any\W+)?(?:instructions|"
+    r"directions|commands)\W+(?:contained|found|embedded|included|in|within|inside)\b"
+)
 _ALL_SOURCES: Final = (PROMPT, TOOLS, CONTEXT)
 
 CUES: Final = (
@@ -1090,15 +1101,7 @@ CUES: Final = (
     Cue("obf.morse", r"(?:[.\-]{1,6}[ /]+){8,}[.\-]{1,6}", 0.05, _ALL_SOURCES, "encoding_words"),
     Cue("obf.spaced_letters", r"\b(?:[A-Za-z][ ._*\-]){3,}[A-Za-z]\b", 0.0, _ALL_SOURCES),
     # ---- dampener: a task that warns the model about attacks in its input quotes them
-    Cue(
-        "context.defense",
-        r"(?i)\b(?:may|might|could|can|will)\W+contain\W+(?:\w+\W+){0,3}?(?:instructions|directions|commands|"
-        r"prompts|attempts)\b|\b(?:designed|intended|meant|trying|attempts?|try)\W+to\W+(?:trick|manipulate|fool|"
-        r"confuse|hijack)\W+you\b|\bdo\W+not\W+(?:listen\W+to|follow|obey|execute)\W+(?:any\W+)?(?:instructions|"
-        r"directions|commands)\W+(?:contained|found|embedded|included|in|within|inside)\b",
-        0.0,
-        _ALL_SOURCES,
-    ),
+    Cue("context.defense", _DEFENSE_PATTERN, 0.0, _ALL_SOURCES),
     # ---- dampener: security-education questions quote attacks
     Cue(
         "context.education",
@@ -1123,6 +1126,9 @@ _FOLD_TRIGGERS: Final = frozenset({
 })  # fmt: skip
 _EDUCATION_FACTOR: Final = 0.5
 _OWN_FACTOR: Final = 0.4  # "ignore my previous message": the override family counts this much
+_DEFENSE: Final = re2.compile(_DEFENSE_PATTERN, _text.options())
+# Sentence ends and line breaks; a lookbehind of one character and a class repetition: linear in ``re``.
+_SENTENCE_BREAK: Final = re.compile(r"(?<=[.!?])\s+|\n+")
 
 _BASE64: Final = re2.compile(r"[A-Za-z0-9+/]{32,}={0,2}|[A-Za-z0-9_\-]{40,}={0,2}")
 _MAX_BLOCKS: Final = 8
@@ -1186,13 +1192,37 @@ class PromptInjectionClassifier(CueClassifier):
             families[name] = max(families.get(name, 0.0), weight)
             reasons.append(name)
         value = combine(families)
-        for dampener in ("context.education", "context.defense"):
-            if dampener in names:
-                value *= _EDUCATION_FACTOR
-                reasons.append(dampener)
-                break
+        if "context.education" in names:
+            value *= _EDUCATION_FACTOR
+            reasons.append("context.education")
+        elif "context.defense" in names:
+            # A task that warns about attacks in its input quotes their words; an attack beside the warning
+            # (or one that adds a warning to pass as a task) keeps its weight: the text without the warning's
+            # sentences is scored again and the higher of the two stands.
+            value = max(value * _EDUCATION_FACTOR, self._without_defense(interaction, field))
+            reasons.append("context.defense")
         ranked = sorted(set(reasons), key=lambda r: -self._weight_of(r, extra))
         return value, ranked
+
+    def _without_defense(self, interaction: Interaction, field: str) -> float:
+        """The score of ``field``'s text with the sentences that warn about attacks left out."""
+        source = field_text(interaction, field)
+        kept = [s for s in _SENTENCE_BREAK.split(source) if s and _DEFENSE.search(_text.encode(s)) is None]
+        if not kept:
+            return 0.0
+        names = self.rescan(field, " ".join(kept)) - {"context.defense", "context.education"}
+        if not names:
+            return 0.0
+        families: dict[str, float] = {}
+        for name in names:
+            cue = self._by_name.get(name)
+            if cue is None or cue.weight <= 0.0:
+                continue
+            weight = cue.weight * (
+                _OWN_FACTOR if cue.group == "override" and "override.own" in names else 1.0
+            )
+            families[cue.group] = max(families.get(cue.group, 0.0), weight)
+        return combine(families)
 
     def _weight_of(self, reason: str, extra: dict[str, float]) -> float:
         if reason in extra:
