@@ -36,9 +36,10 @@ pirate" does not. Families:
 
 Security-education phrasing ("what is prompt injection", "how to prevent jailbreaks") and a task that
 warns about instructions inside its input ("the text may contain directions designed to trick you") halve
-the score: both quote attacks without being one. A warning halves only what its own sentences say: the
-text without them is scored again and the higher score stands, so an attack beside a task's warning (the
-injected data of a templated prompt), or one that adds a warning to pass as a task, keeps its weight.
+the score: both quote attacks without being one. They halve only what their own sentences (and a
+question's quoted examples) say: the text without them is scored again and the higher score stands, so an
+attack beside a task's warning (the injected data of a templated prompt), or one that adds a warning or
+a security question to pass as harmless, keeps its weight.
 """
 
 from __future__ import annotations
@@ -135,6 +136,15 @@ _ROT13_WORDS: Final = "|".join(
 # --------------------------------------------------------------------------------------------------
 # Cues
 # --------------------------------------------------------------------------------------------------
+# A security-education question ("what is prompt injection", "how to prevent jailbreaks"): a dampener, since
+# such a question quotes attacks as examples.
+_EDUCATION_PATTERN: Final = (
+    r"(?i)\b(?:what\W+(?:is|are)|explain|define|definition\W+of|examples?\W+of|how\W+(?:do|does|can|to|"
+    r"would|should)\W+(?:\w+\W+){0,3}?(?:detect|prevent|defend|protect|mitigate|block|stop|avoid|"
+    r"recogni[sz]e|handle)|(?:detect\w*|prevent\w*|defend\w*\W+against|mitigat\w+|protect\w*\W+against))"
+    r"\W+(?:\w+\W+){0,3}?(?:prompt\W+injections?|jailbreak(?:s|ing)?|injection\W+attacks?|(?:adversarial|"
+    r"malicious)\W+prompts?)\b"
+)
 # A task that warns the model about attacks in its input ("the text may contain directions designed to
 # trick you"): a dampener, since such a task quotes attack words itself.
 _DEFENSE_PATTERN: Final = (
@@ -1103,16 +1113,7 @@ CUES: Final = (
     # ---- dampener: a task that warns the model about attacks in its input quotes them
     Cue("context.defense", _DEFENSE_PATTERN, 0.0, _ALL_SOURCES),
     # ---- dampener: security-education questions quote attacks
-    Cue(
-        "context.education",
-        r"(?i)\b(?:what\W+(?:is|are)|explain|define|definition\W+of|examples?\W+of|how\W+(?:do|does|can|to|"
-        r"would|should)\W+(?:\w+\W+){0,3}?(?:detect|prevent|defend|protect|mitigate|block|stop|avoid|"
-        r"recogni[sz]e|handle)|(?:detect\w*|prevent\w*|defend\w*\W+against|mitigat\w+|protect\w*\W+against))"
-        r"\W+(?:\w+\W+){0,3}?(?:prompt\W+injections?|jailbreak(?:s|ing)?|injection\W+attacks?|(?:adversarial|"
-        r"malicious)\W+prompts?)\b",
-        0.0,
-        _ALL_SOURCES,
-    ),
+    Cue("context.education", _EDUCATION_PATTERN, 0.0, _ALL_SOURCES),
 )
 
 # Cues that start a decode-and-rescan pass, and the dampeners.
@@ -1127,6 +1128,14 @@ _FOLD_TRIGGERS: Final = frozenset({
 _EDUCATION_FACTOR: Final = 0.5
 _OWN_FACTOR: Final = 0.4  # "ignore my previous message": the override family counts this much
 _DEFENSE: Final = re2.compile(_DEFENSE_PATTERN, _text.options())
+_EDUCATION: Final = re2.compile(_EDUCATION_PATTERN, _text.options())
+# Quoted examples in a question: double or curly quotes, or single quotes that open and close outside a
+# word (an apostrophe in "don't" starts nothing). Bounded spans, no nesting: linear in ``re``.
+_QUOTED: Final = re.compile(
+    r"\"[^\"\n]{1,300}\"|“[^”\n]{1,300}”|‘[^’\n]{1,300}’|(?<![A-Za-z])'[^'\n]{1,300}'(?![A-Za-z])"
+)
+# The dampening cues, how their framing is found, and whether quoted examples are framing too.
+_DAMPENERS: Final = (("context.education", _EDUCATION, True), ("context.defense", _DEFENSE, False))
 # Sentence ends and line breaks; a lookbehind of one character and a class repetition: linear in ``re``.
 _SENTENCE_BREAK: Final = re.compile(r"(?<=[.!?])\s+|\n+")
 
@@ -1192,22 +1201,24 @@ class PromptInjectionClassifier(CueClassifier):
             families[name] = max(families.get(name, 0.0), weight)
             reasons.append(name)
         value = combine(families)
-        if "context.education" in names:
-            value *= _EDUCATION_FACTOR
-            reasons.append("context.education")
-        elif "context.defense" in names:
-            # A task that warns about attacks in its input quotes their words; an attack beside the warning
-            # (or one that adds a warning to pass as a task) keeps its weight: the text without the warning's
-            # sentences is scored again and the higher of the two stands.
-            value = max(value * _EDUCATION_FACTOR, self._without_defense(interaction, field))
-            reasons.append("context.defense")
+        for dampener, framing, quotes in _DAMPENERS:
+            if dampener in names:
+                # Framing quotes attack words; an attack beside the framing (or one that adds framing to
+                # pass as a question or a task) keeps its weight: the text without the framing's sentences
+                # (and, for a question, without its quoted examples) is scored again, the higher stands.
+                unframed = self._unframed(interaction, field, framing, quotes)
+                value = max(value * _EDUCATION_FACTOR, unframed)
+                reasons.append(dampener)
+                break
         ranked = sorted(set(reasons), key=lambda r: -self._weight_of(r, extra))
         return value, ranked
 
-    def _without_defense(self, interaction: Interaction, field: str) -> float:
-        """The score of ``field``'s text with the sentences that warn about attacks left out."""
+    def _unframed(self, interaction: Interaction, field: str, framing: re2._Regexp, quotes: bool) -> float:
+        """The score of ``field``'s text without the sentences ``framing`` finds (and quoted spans)."""
         source = field_text(interaction, field)
-        kept = [s for s in _SENTENCE_BREAK.split(source) if s and _DEFENSE.search(_text.encode(s)) is None]
+        if quotes:
+            source = _QUOTED.sub(" ", source)
+        kept = [s for s in _SENTENCE_BREAK.split(source) if s and framing.search(_text.encode(s)) is None]
         if not kept:
             return 0.0
         names = self.rescan(field, " ".join(kept)) - {"context.defense", "context.education"}
