@@ -39,7 +39,8 @@ warns about instructions inside its input ("the text may contain directions desi
 the score: both quote attacks without being one. They halve only what their own sentences (and a
 question's quoted examples) say: the text without them is scored again and the higher score stands, so an
 attack beside a task's warning (the injected data of a templated prompt), or one that adds a warning or
-a security question to pass as harmless, keeps its weight.
+a security question to pass as harmless, keeps its weight. Likewise "ignore my previous message" weakens
+only the override in its own sentence.
 """
 
 from __future__ import annotations
@@ -119,6 +120,8 @@ _THEN_OUT: Final = (
     rf"(?:\W+\w+){{0,6}}?\W*(?:\band\b|\bthen\b|\binstead\b|[,;:.!])\W*(?:\w+\W+){{0,2}}?{_OUT}\b"
 )
 _DETERMINERS: Final = r"(?:(?:all|any|the|these|those|this|your|of|rest|other|every|following)\W+)"
+# "ignore my previous message": the user takes back their own words, not the system's.
+_OWN_PATTERN: Final = rf"(?i)\b{_VERBS}\W+(?:\w+\W+)?(?:my|our|what\W+i)\b"
 
 
 def _gap(words: int) -> str:
@@ -197,7 +200,7 @@ CUES: Final = (
         "override",
     ),
     Cue("override.weak", rf"(?i)\b{_VERBS}{_gap(3)}{_TARGET}\b", 0.25, _ALL_SOURCES, "override"),
-    Cue("override.own", rf"(?i)\b{_VERBS}\W+(?:\w+\W+)?(?:my|our|what\W+i)\b", 0.0, _ALL_SOURCES),
+    Cue("override.own", _OWN_PATTERN, 0.0, _ALL_SOURCES),
     Cue(
         "override.new_instructions",
         r"(?i)\b(?:new|updated|real|actual|true|revised|overriding|secret|hidden|special|additional|priority|"
@@ -1128,6 +1131,7 @@ _FOLD_TRIGGERS: Final = frozenset({
 _EDUCATION_FACTOR: Final = 0.5
 _OWN_FACTOR: Final = 0.4  # "ignore my previous message": the override family counts this much
 _DEFENSE: Final = re2.compile(_DEFENSE_PATTERN, _text.options())
+_OWN: Final = re2.compile(_OWN_PATTERN, _text.options())
 _EDUCATION: Final = re2.compile(_EDUCATION_PATTERN, _text.options())
 # Quoted examples in a question: double or curly quotes, or single quotes that open and close outside a
 # word (an apostrophe in "don't" starts nothing). Bounded spans, no nesting: linear in ``re``.
@@ -1201,6 +1205,10 @@ class PromptInjectionClassifier(CueClassifier):
             families[name] = max(families.get(name, 0.0), weight)
             reasons.append(name)
         value = combine(families)
+        if "override.own" in names:
+            # Taking back one's own words weakens only the override in that sentence: an override elsewhere
+            # ("Ignore my last message. Ignore all previous instructions ...") keeps its weight.
+            value = max(value, self._unframed(interaction, field, _OWN, quotes=False))
         for dampener, framing, quotes in _DAMPENERS:
             if dampener in names:
                 # Framing quotes attack words; an attack beside the framing (or one that adds framing to
