@@ -387,13 +387,14 @@ class Engine:
     def _add_keys_as_written(
         self, texts: Sequence[str], out: list[list[Candidate] | Unscrubbable], client_keys: ClientKeys | None
     ) -> None:
-        """The view reads escapes, so a client key beside or containing a backslash may not read as itself
-        there (``\\`` then ``n`` becomes a line break): texts with a backslash are also searched as written."""
+        """The view reads escapes, so a client key beside or containing a backslash or a ``%`` may not read
+        as itself there (``\\`` then ``n`` becomes a line break, ``%21`` a ``!``): texts with either are
+        also searched as written."""
         detector = self._client_detector
         if client_keys is None or detector is None:
             return
         for text, candidates in zip(texts, out, strict=True):
-            if isinstance(candidates, list) and "\\" in text:
+            if isinstance(candidates, list) and ("\\" in text or "%" in text):
                 for start, end in client_keys.find(text):
                     candidates.append(Candidate(start, end, start, end, detector))
 

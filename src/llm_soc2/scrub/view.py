@@ -17,7 +17,8 @@ anything else                               "\\x1a", which no pattern matches
 
 The escapes of JSON and Python strings are read as what they stand for, position for position: ``\\n``,
 ``\\r``, ``\\t`` become a space and that character, ``\\uXXXX`` six bytes that read like the character
-(see ``_unescape``), so escaped content is scanned like plain text.
+(see ``_unescape``), so escaped content is scanned like plain text. So are the percent escapes of URLs
+(``jane.doe%40example.com`` in a query string is an address).
 
 When a view holds invisible characters (ASCII controls included) it is compacted, and a table of runs
 maps positions in the compacted view back to the original text. More than ``BINARY_RATIO`` invisible
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import string
 import unicodedata
 from dataclasses import dataclass
 
@@ -128,7 +130,27 @@ def view_bytes(text: str) -> bytes:
             raise Unscrubbable("text holds lone surrogates")
     if b"\\" in data:
         data = _unescape(data)
+    if b"%" in data:
+        data = _unescape_percent(data)
     return data
+
+
+def _unescape_percent(data: bytes) -> bytes:
+    """Read the percent escapes of printable ASCII (``%40`` is ``@``) as that byte and two ``ESCAPE_FILL``
+    bytes, removed when the view is compacted; other ``%`` sequences stay as they are."""
+    pieces = _PERCENT_ESCAPE.split(data)
+    if len(pieces) == 1:
+        return data
+    memo = _percent_escapes
+    pieces[1::2] = [memo.get(escape) or _read_percent(escape) for escape in pieces[1::2]]
+    return b"".join(pieces)
+
+
+def _read_percent(escape: bytes) -> bytes:
+    value = int(escape[1:], 16)
+    out = bytes((value,)) + ESCAPE_FILL * 2 if 0x20 <= value < 0x7F else escape
+    _percent_escapes[escape] = out  # at most 256 keys
+    return out
 
 
 def _unescape(data: bytes) -> bytes:
@@ -166,11 +188,14 @@ def _read_escape(escape: bytes) -> bytes:
 
 # Invisible like INVISIBLE, but not evidence of binary content: it stands for the rest of an escape.
 ESCAPE_FILL = b"\x7f"
-# Bytes whose count matters to the patterns (digits, separators) or that must vanish (invisible).
-_SEPARATING = frozenset(b"0123456789 -\n" + bytes((INVISIBLE,)))
+# Bytes whose count matters to the patterns (digits, separators, punctuation: "@" six times is no address)
+# or that must vanish (invisible).
+_SEPARATING = frozenset(b"0123456789 -\n" + string.punctuation.encode() + bytes((INVISIBLE,)))
 _WHITESPACE_ESCAPES = ((b"\\n", b" \n"), (b"\\r", b" \r"), (b"\\t", b" \t"))
 _UNICODE_ESCAPE = re.compile(rb"(\\u[0-9a-fA-F]{4})")  # literal-led: skips to each backslash
 _escapes: dict[bytes, bytes] = {}
+_PERCENT_ESCAPE = re.compile(rb"(%[0-9a-fA-F]{2})")  # literal-led: skips to each "%"
+_percent_escapes: dict[bytes, bytes] = {}
 
 
 def compact(view: View) -> View:

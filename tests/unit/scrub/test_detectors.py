@@ -74,6 +74,20 @@ def test_email_found(scrubber: Scrubber, value: str) -> None:
     assert_found(scrubber, "EMAIL", value)
 
 
+@pytest.mark.parametrize(
+    ("text", "scrubbed"),
+    [
+        ("GET /unsubscribe?email=jane.doe%40example.com&list=7", "GET /unsubscribe?email=[EMAIL]&list=7"),
+        ("mail jane.doe\\u0040example.com now", "mail [EMAIL] now"),
+        ("save 50% today, 100%25 sure", "save 50% today, 100%25 sure"),
+    ],
+)
+def test_escaped_addresses_are_read_as_written_out(scrubber: Scrubber, text: str, scrubbed: str) -> None:
+    # Percent escapes (URLs) and an escaped "@" read as the characters they stand for; the whole escaped
+    # address is redacted.
+    assert scrubber.scrub(text).text == scrubbed
+
+
 def test_email_leading_dots_are_punctuation(scrubber: Scrubber) -> None:
     assert found(scrubber, "see ...jane@example.com") == [("EMAIL", "jane@example.com")]
 
@@ -299,6 +313,17 @@ def test_password_assignments(scrubber: Scrubber, text: str) -> None:
     result = scrubber.scrub(text)
     assert result.text is not None
     assert "[PASSWORD]" in result.text
+
+
+@pytest.mark.parametrize(
+    ("text", "scrubbed"),
+    [
+        ("password: QcYgqnavX3( later", "password: [PASSWORD] later"),  # punctuation after a secret
+        ('secret = get_secret("db")', 'secret = get_secret("db")'),  # a call cut at its quoted argument
+    ],
+)
+def test_a_value_ending_in_an_open_bracket(scrubber: Scrubber, text: str, scrubbed: str) -> None:
+    assert scrubber.scrub(text).text == scrubbed
 
 
 def test_unallocated_ipv6_space_still_counts(scrubber: Scrubber) -> None:

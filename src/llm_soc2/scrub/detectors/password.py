@@ -48,6 +48,16 @@ def _is_code(value: str) -> bool:
     return (call is not None or len(parts) > 1) and all(p.isidentifier() and _code_name(p) for p in parts)
 
 
+def _open_bracket_without_quote(value: str, context: str) -> bool:
+    """A value that ends with an open bracket is a call or an index cut at its quoted argument
+    (``get_secret("db")``, ``os.environ["X"]``) only when a quote follows it; before anything else
+    ("QcYgqnavX3(" then a space) it is a secret followed by punctuation: when in doubt, redacted."""
+    if value[-1] not in "([":
+        return False
+    at = context.find(value.lower())
+    return at < 0 or context[at + len(value) : at + len(value) + 1] not in ('"', "'", "`", "\\")
+
+
 class PasswordDetector(Detector):
     entity = "PASSWORD"
     kind = Kind.SECRET
@@ -59,7 +69,9 @@ class PasswordDetector(Detector):
     )
 
     def validate(self, value: str, context: str) -> bool:
-        if _NOT_A_SECRET.fullmatch(value) or _is_code(value):
+        if _NOT_A_SECRET.fullmatch(value) or (
+            _is_code(value) and not _open_bracket_without_quote(value, context)
+        ):
             return False
         threshold = min(ENTROPY_MIN_BITS, SHORT_VALUE_RATIO * math.log2(len(value)))
         return shannon_entropy(value) >= threshold and (char_classes(value) >= 2 or len(value) >= 16)
