@@ -57,7 +57,15 @@ from llm_soc2.scrub.detector import (
     Detector,
 )
 from llm_soc2.scrub.detectors.client_key import ClientApiKeyDetector, key_literals
-from llm_soc2.scrub.view import ESCAPE_FILL, INVISIBLE_CLASS, Unscrubbable, View, compact, view_bytes
+from llm_soc2.scrub.view import (
+    ESCAPE_FILL,
+    INVISIBLE_CLASS,
+    Unscrubbable,
+    View,
+    compact,
+    reads_escapes,
+    view_bytes,
+)
 
 # The standard library's regex parser (no public name, no stubs): it reads RE2's syntax for every construct a
 # detector may use, and gives the bounds of a match's length.
@@ -387,14 +395,14 @@ class Engine:
     def _add_keys_as_written(
         self, texts: Sequence[str], out: list[list[Candidate] | Unscrubbable], client_keys: ClientKeys | None
     ) -> None:
-        """The view reads escapes, so a client key beside or containing a backslash or a ``%`` may not read
-        as itself there (``\\`` then ``n`` becomes a line break, ``%21`` a ``!``): texts with either are
-        also searched as written."""
+        """The view reads escapes, so a client key beside or containing one may not read as itself there
+        (``\\`` then ``n`` becomes a line break, ``%21`` a ``!``): texts whose view reads escapes are also
+        searched as written."""
         detector = self._client_detector
         if client_keys is None or detector is None:
             return
         for text, candidates in zip(texts, out, strict=True):
-            if isinstance(candidates, list) and ("\\" in text or "%" in text):
+            if isinstance(candidates, list) and reads_escapes(text):
                 for start, end in client_keys.find(text):
                     candidates.append(Candidate(start, end, start, end, detector))
 

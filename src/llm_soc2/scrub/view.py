@@ -18,7 +18,8 @@ anything else                               "\\x1a", which no pattern matches
 The escapes of JSON and Python strings are read as what they stand for, position for position: ``\\n``,
 ``\\r``, ``\\t`` become a space and that character, ``\\uXXXX`` six bytes that read like the character
 (see ``_unescape``), so escaped content is scanned like plain text. So are the percent escapes of URLs
-(``jane.doe%40example.com`` in a query string is an address).
+(``jane.doe%40example.com`` in a query string is an address) and HTML numeric character references
+(``jane.doe&#64;example.com``).
 
 When a view holds invisible characters (ASCII controls included) it is compacted, and a table of runs
 maps positions in the compacted view back to the original text. More than ``BINARY_RATIO`` invisible
@@ -132,7 +133,14 @@ def view_bytes(text: str) -> bytes:
         data = _unescape(data)
     if b"%" in data:
         data = _unescape_percent(data)
+    if b"&#" in data:
+        data = _unescape_entities(data)
     return data
+
+
+def reads_escapes(text: str) -> bool:
+    """Whether the view of ``text`` may read escapes, i.e. differ from the text beyond folding."""
+    return "\\" in text or "%" in text or "&#" in text
 
 
 def _unescape_percent(data: bytes) -> bytes:
@@ -144,6 +152,24 @@ def _unescape_percent(data: bytes) -> bytes:
     memo = _percent_escapes
     pieces[1::2] = [memo.get(escape) or _read_percent(escape) for escape in pieces[1::2]]
     return b"".join(pieces)
+
+
+def _unescape_entities(data: bytes) -> bytes:
+    """Read HTML numeric character references (``&#64;``, ``&#x40;``: pages that hide an address from
+    scrapers) as the character's byte followed by ``ESCAPE_FILL`` bytes up to the reference's length."""
+    pieces = _ENTITY.split(data)
+    if len(pieces) == 1:
+        return data
+    pieces[1::2] = [_read_entity(reference) for reference in pieces[1::2]]
+    return b"".join(pieces)
+
+
+def _read_entity(reference: bytes) -> bytes:
+    digits = reference[2:-1]
+    codepoint = int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
+    if codepoint > 0x10FFFF or 0xD800 <= codepoint <= 0xDFFF:
+        return reference
+    return bytes((_FOLD[codepoint],)) + ESCAPE_FILL * (len(reference) - 1)
 
 
 def _read_percent(escape: bytes) -> bytes:
@@ -195,6 +221,7 @@ _WHITESPACE_ESCAPES = ((b"\\n", b" \n"), (b"\\r", b" \r"), (b"\\t", b" \t"))
 _UNICODE_ESCAPE = re.compile(rb"(\\u[0-9a-fA-F]{4})")  # literal-led: skips to each backslash
 _escapes: dict[bytes, bytes] = {}
 _PERCENT_ESCAPE = re.compile(rb"(%[0-9a-fA-F]{2})")  # literal-led: skips to each "%"
+_ENTITY = re.compile(rb"(&#(?:[0-9]{1,7}|[xX][0-9a-fA-F]{1,6});)")  # literal-led, bounded
 _percent_escapes: dict[bytes, bytes] = {}
 
 

@@ -79,12 +79,13 @@ def test_email_found(scrubber: Scrubber, value: str) -> None:
     [
         ("GET /unsubscribe?email=jane.doe%40example.com&list=7", "GET /unsubscribe?email=[EMAIL]&list=7"),
         ("mail jane.doe\\u0040example.com now", "mail [EMAIL] now"),
+        ("write to jane.doe&#64;example&#x2E;com", "write to [EMAIL]"),
         ("save 50% today, 100%25 sure", "save 50% today, 100%25 sure"),
     ],
 )
 def test_escaped_addresses_are_read_as_written_out(scrubber: Scrubber, text: str, scrubbed: str) -> None:
-    # Percent escapes (URLs) and an escaped "@" read as the characters they stand for; the whole escaped
-    # address is redacted.
+    # Percent escapes (URLs), HTML character references and an escaped "@" read as the characters they
+    # stand for; the whole escaped address is redacted.
     assert scrubber.scrub(text).text == scrubbed
 
 
