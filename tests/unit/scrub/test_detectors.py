@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
+from llm_soc2.config import Settings
 from llm_soc2.scrub import Scrubber
 
 from . import values
@@ -87,6 +88,29 @@ def test_escaped_addresses_are_read_as_written_out(scrubber: Scrubber, text: str
     # Percent escapes (URLs), HTML character references and an escaped "@" read as the characters they
     # stand for; the whole escaped address is redacted.
     assert scrubber.scrub(text).text == scrubbed
+
+
+@pytest.mark.parametrize(
+    ("text", "scrubbed"),
+    [
+        ("write to jane.doe [at] example [dot] com please", "write to [EMAIL] please"),
+        ("jane(at)example(dot)co(dot)uk", "[EMAIL]"),
+        ("meet me [at] the station [dot] com", "meet me [at] the station [dot] com"),
+        ("look [at] this", "look [at] this"),
+    ],
+)
+def test_spelled_out_addresses(scrubber: Scrubber, text: str, scrubbed: str) -> None:
+    assert scrubber.scrub(text).text == scrubbed
+
+
+def test_a_spelled_out_address_pseudonymizes_like_the_plain_one() -> None:
+    scrubber = Scrubber(
+        Settings(pii_action="pseudonymize", secret_key_hex="00" * 32, scrub_timeout_ms=30_000)
+    )
+    plain = scrubber.scrub("jane.doe@example.com").text
+    assert plain is not None
+    assert plain.startswith("[EMAIL:")
+    assert scrubber.scrub("Jane.Doe [at] example [dot] com").text == plain
 
 
 def test_email_leading_dots_are_punctuation(scrubber: Scrubber) -> None:
