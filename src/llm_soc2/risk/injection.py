@@ -1149,6 +1149,13 @@ _MAX_BLOCK_CHARS: Final = 4096
 _SOURCE_PREFIX: Final = {PROMPT: "", TOOLS: "tool:", CONTEXT: "context:"}
 
 
+def _cue_weight(cue: Cue, names: frozenset[str] | set[str]) -> float:
+    """A matched cue's weight among the cues ``names`` that matched with it."""
+    if cue.group == "override" and "override.own" in names:
+        return cue.weight * _OWN_FACTOR
+    return cue.weight
+
+
 class PromptInjectionClassifier(CueClassifier):
     """``prompt_injection``: direct (prompt) and indirect (tool results, context) injection and jailbreaks."""
 
@@ -1195,9 +1202,7 @@ class PromptInjectionClassifier(CueClassifier):
             cue = self._by_name.get(name)
             if cue is None or cue.weight <= 0.0:
                 continue
-            weight = cue.weight
-            if cue.group == "override" and "override.own" in names:
-                weight *= _OWN_FACTOR
+            weight = _cue_weight(cue, names)
             if families.get(cue.group, 0.0) < weight:
                 families[cue.group] = weight
             reasons.append(("decoded>" if name in decoded_names and name not in names else "") + name)
@@ -1235,12 +1240,8 @@ class PromptInjectionClassifier(CueClassifier):
         families: dict[str, float] = {}
         for name in names:
             cue = self._by_name.get(name)
-            if cue is None or cue.weight <= 0.0:
-                continue
-            weight = cue.weight * (
-                _OWN_FACTOR if cue.group == "override" and "override.own" in names else 1.0
-            )
-            families[cue.group] = max(families.get(cue.group, 0.0), weight)
+            if cue is not None and cue.weight > 0.0:
+                families[cue.group] = max(families.get(cue.group, 0.0), _cue_weight(cue, names))
         return combine(families)
 
     def _weight_of(self, reason: str, extra: dict[str, float]) -> float:
