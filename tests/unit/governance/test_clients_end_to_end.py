@@ -203,6 +203,7 @@ def test_key_rotation_and_prompt_approval_with_real_clients(app: App) -> None:
     )
     client.close()
 
+    app.provider.force_flush()  # the Anthropic span is processed (and handed to the audit writer) in the background
     assert app.writer.flush(10)
     period = Period(started - NS_PER_S, time.time_ns() + NS_PER_S)
     keys = {k.fingerprint: k for k in inventory(app.log, period, max_age_days=30).keys}
