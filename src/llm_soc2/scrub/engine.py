@@ -417,7 +417,7 @@ class Engine:
                 part = view_bytes(text)
                 view = None
                 if ESCAPE_FILL in part:  # escapes read as characters: compact now, scan once
-                    view = compact(View(part))
+                    view = compact(View(part), text)
                     part = view.data
             except Unscrubbable as exc:
                 failed[position] = exc
@@ -436,7 +436,7 @@ class Engine:
             for part, owner, view in zip(parts, owners, views, strict=True):
                 if _HAS_INVISIBLE.search(part) is not None:
                     try:
-                        view = compact(View(part))
+                        view = compact(View(part), texts[owner])
                     except Unscrubbable as exc:
                         failed[owner] = exc
                         continue

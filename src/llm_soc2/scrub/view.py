@@ -8,11 +8,12 @@ Unicode                                     in the view
 decimal digits of any script (Nd)           the ASCII digit ("４" and "٤" become "4")
 compatibility forms of ASCII (NFKC)         that character (fullwidth "＠" becomes "@")
 space separators (Zs)                       " "; dashes (Pd) "-"; line/paragraph separators "\\n"
+typographic quotes (‘ ’ “ ” « » ...)        the ASCII quote, single or double
 letters and other alphanumerics             "a" (so an internationalised address is still an address)
 controls, format characters (zero-width     invisible: removed from the view before scanning, so they
 space, joiners, BOM), combining marks       cannot be slipped between the digits of a number to hide it
 lone surrogates                             the text is refused (it could not be exported anyway)
-anything else                               "\\x1a", which no pattern matches
+anything else (symbols, emoji)              "\\x1a", removed from the view like the invisible ones
 ==========================================  ===========================================================
 
 The escapes of JSON and Python strings are read as what they stand for, position for position: ``\\n``,
@@ -22,13 +23,15 @@ The escapes of JSON and Python strings are read as what they stand for, position
 (``jane.doe&#64;example.com``).
 
 When a view holds invisible characters (ASCII controls included) it is compacted, and a table of runs
-maps positions in the compacted view back to the original text. More than ``BINARY_RATIO`` invisible
-characters mark binary content, which is refused rather than scanned.
+maps positions in the compacted view back to the original text. More than ``BINARY_RATIO`` control
+characters mark binary content, which is refused rather than scanned (symbols, emoji and combining marks
+are text, however many).
 """
 
 from __future__ import annotations
 
 import bisect
+import codecs
 import re
 import string
 import unicodedata
@@ -42,6 +45,7 @@ BINARY_RATIO = 0.10
 INVISIBLE_CLASS = rb"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
 # One character class with "+": linear, each byte is looked at once per run.
 _VISIBLE_RUN = re.compile(rb"[^" + INVISIBLE_CLASS + rb"]+")
+_CONTROL_CHARACTER = re.compile("[" + INVISIBLE_CLASS.decode("ascii") + "]")
 _MEMO_LIMIT = 65_536
 
 
@@ -53,6 +57,9 @@ def fold_char(ch: str) -> int:
     """The byte a character becomes in the view (ASCII stays itself)."""
     if ch < "\x80":
         return ord(ch)
+    quote = _QUOTES.get(ch)
+    if quote is not None:
+        return quote
     category = unicodedata.category(ch)
     if category == "Cs":
         return SURROGATE
@@ -72,6 +79,10 @@ def fold_char(ch: str) -> int:
     if ch.isalnum() or category == "Mc":
         return 0x61
     return OTHER
+
+
+# Typographic quotes read as the ASCII ones: "it’s" is "it's", a “quoted” value is quoted.
+_QUOTES = {**dict.fromkeys("‘’‚‛‹›", 0x27), **dict.fromkeys("“”„‟«»", 0x22)}
 
 
 class _FoldTable(dict[int, int]):
@@ -126,21 +137,56 @@ def view_bytes(text: str) -> bytes:
     if text.isascii():
         data = text.encode("ascii")
     else:
-        data = text.translate(_FOLD).encode("ascii")
+        data = _fold(text)
         if SURROGATE.to_bytes() in data and any("\ud800" <= ch <= "\udfff" for ch in text):
             raise Unscrubbable("text holds lone surrogates")
     if b"\\" in data:
         data = _unescape(data)
     if b"%" in data:
         data = _unescape_percent(data)
-    if b"&#" in data:
+    # A one-byte search first: it is a memchr, a two-byte one walks the text ten times slower.
+    if b"&" in data and b"&#" in data:
         data = _unescape_entities(data)
     return data
 
 
 def reads_escapes(text: str) -> bool:
     """Whether the view of ``text`` may read escapes, i.e. differ from the text beyond folding."""
-    return "\\" in text or "%" in text or "&#" in text
+    return "\\" in text or "%" in text or ("&" in text and "&#" in text)
+
+
+def _fold(text: str) -> bytes:
+    """``text`` (not ASCII) folded to its view's bytes.
+
+    ``str.translate`` looks every character up in the table once the text is not ASCII (about 30 ns a
+    character), so one curly quote in an English answer made the whole text cost that. Where non-ASCII
+    characters are few, the ASCII encoder copies the text and calls ``_fold_run`` for each run of
+    them; where they are many (a Cyrillic or CJK text, whose runs are words), one ``translate`` is
+    cheaper than a call per run. A non-ASCII character takes one to three extra bytes in UTF-8."""
+    if (len(text.encode("utf-8", "surrogatepass")) - len(text)) * _SPARSE < len(text):
+        return text.encode("ascii", _FOLD_ERRORS)
+    return text.translate(_FOLD).encode("ascii")
+
+
+def _fold_run(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: the folded form of the run of characters the ASCII encoder cannot encode."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    run = error.object[error.start : error.end]
+    folded = _folded_runs.get(run)
+    if folded is None:
+        folded = run.translate(_FOLD)
+        if len(run) <= 4 and len(_folded_runs) < _MEMO_LIMIT:  # the same few quotes and dashes recur
+            _folded_runs[run] = folded
+    return folded, error.end
+
+
+# A call of ``_fold_run`` costs about as much as translating ten characters: the runs are few enough
+# when the extra UTF-8 bytes are under a quarter of the length.
+_SPARSE = 4
+_FOLD_ERRORS = "llm_soc2.scrub.fold"
+_folded_runs: dict[str, str] = {}
+codecs.register_error(_FOLD_ERRORS, _fold_run)
 
 
 def _unescape_percent(data: bytes) -> bytes:
@@ -225,13 +271,20 @@ _ENTITY = re.compile(rb"(&#(?:[0-9]{1,7}|[xX][0-9a-fA-F]{1,6});)")  # literal-le
 _percent_escapes: dict[bytes, bytes] = {}
 
 
-def compact(view: View) -> View:
-    """Remove invisible bytes from ``view``, keeping the table that maps positions back."""
+def compact(view: View, text: str | None = None) -> View:
+    """Remove invisible bytes from ``view``, keeping the table that maps positions back.
+
+    ``text`` is the text ``view`` was made from: when invisible bytes are many, whether it is binary is
+    decided by its own control characters. Symbols, emoji, format characters and combining marks are
+    invisible in the view too, and a text full of them (a checklist of "✓", Hindi or Thai with their
+    vowel signs) is text."""
     runs = [(m.start(), m.group()) for m in _VISIBLE_RUN.finditer(view.data)]
     kept = sum(len(chunk) for _, chunk in runs)
     invisible = len(view.data) - kept - view.data.count(ESCAPE_FILL)
     if len(view.data) >= 64 and invisible > BINARY_RATIO * len(view.data):
-        raise Unscrubbable("binary content (control characters)")
+        controls = invisible if text is None else len(_CONTROL_CHARACTER.findall(text))
+        if controls > BINARY_RATIO * len(view.data):
+            raise Unscrubbable("binary content (control characters)")
     view_starts: list[int] = []
     position = 0
     for _, chunk in runs:
