@@ -160,6 +160,7 @@ class Document:
 class ExtractedContent:
     documents: dict[str, Document] = field(default_factory=dict)
     leaves: list[Leaf] = field(default_factory=list)
+    failed: bool = False  # a document failed during extraction (it is removed on write-back)
 
 
 def _direction_of(key: str) -> str:
@@ -226,12 +227,16 @@ def extract(attributes: Mapping[str, Any], *, all_strings: bool = True) -> Extra
             if role is _STRUCTURAL:
                 continue
             if role is not _PLAIN:
-                _extract_json(out, key, value, *role)
+                _extract_json(out, key, value, role)
             elif all_strings or _is_known_content_key(key):
                 doc = Document(key, value, "text")
                 out.documents[key] = doc
                 out.leaves.append(Leaf(value, _direction_of(key), _indexed_role(key, attributes), key))
-        elif isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+        elif (
+            kind is tuple
+            or kind is list
+            or (isinstance(value, Sequence) and not isinstance(value, bytes | bytearray))
+        ):
             if not value or is_structural(key) or not isinstance(value[0], str):
                 continue
             if not (all_strings or _is_known_content_key(key)):
@@ -246,6 +251,7 @@ def extract(attributes: Mapping[str, Any], *, all_strings: bool = True) -> Extra
         elif isinstance(value, bytes | bytearray):
             # Bytes attributes are opaque: never exported raw from a GenAI span.
             out.documents[key] = Document(key, value, "bytes", failed="binary attribute")
+            out.failed = True
     return out
 
 
@@ -306,19 +312,35 @@ def dumps(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _extract_json(out: ExtractedContent, key: str, raw: str, direction: str, role: str) -> None:
+def _extract_json(out: ExtractedContent, key: str, raw: str, where: tuple[str, ...]) -> None:
+    direction, role = where
     try:
-        parsed = loads(raw)
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        parsed = _loads_or_text(raw)
+    kind = parsed.__class__
+    if kind is list:
+        out.documents[key] = Document(key, parsed, "json")
+        _walk_array(out.leaves, parsed, key, direction, role, 0)
+    elif kind is dict:
+        out.documents[key] = Document(key, parsed, "json")
+        _walk_object(out.leaves, parsed, key, direction, role, 0)
+    elif isinstance(parsed, str) or parsed is _NOT_JSON:
+        out.documents[key] = Document(key, raw, "text")
+        out.leaves.append(Leaf(raw, direction, role, key))
+    else:  # a number, true/false/null: no text in it
+        out.documents[key] = Document(key, parsed, "json")
+
+
+_NOT_JSON: Final = object()
+
+
+def _loads_or_text(raw: str) -> Any:
+    """What the standard library makes of what orjson refuses, or ``_NOT_JSON``."""
+    try:
+        return json.loads(raw)
     except (ValueError, RecursionError):
-        out.documents[key] = Document(key, raw, "text")
-        out.leaves.append(Leaf(raw, direction, role, key))
-        return
-    if isinstance(parsed, str):
-        out.documents[key] = Document(key, raw, "text")
-        out.leaves.append(Leaf(raw, direction, role, key))
-        return
-    out.documents[key] = Document(key, parsed, "json")
-    _walk(out.leaves, parsed, key, direction, role, depth=0)
+        return _NOT_JSON
 
 
 _MAX_DEPTH: Final = 64
@@ -433,7 +455,13 @@ def scrub_attributes(
         return new_attributes, extracted, [], []
     texts = [leaf.text for leaf in extracted.leaves]
     results = scrub_texts(texts) if texts else []
-    removed = write_back(extracted, results, new_attributes)
+    changed = extracted.failed
+    if not changed:  # a clean span, mostly: every text as it was, nothing to write back
+        for original, (text, findings, error) in zip(texts, results, strict=True):
+            if text is not original or findings or error is not None:
+                changed = True
+                break
+    removed = write_back(extracted, results, new_attributes) if changed else []
     return new_attributes, extracted, [findings for _, findings, _ in results], removed
 
 

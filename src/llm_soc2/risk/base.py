@@ -82,7 +82,7 @@ def field_text(interaction: Interaction, field: str) -> str:
         if isinstance(results, str):
             return _text.window(results)
         return _text.window(_text.join(results or ()))
-    name = _TEXT_FIELDS.get(field)
+    name = TEXT_FIELDS.get(field)
     if name is None:
         return ""
     value = getattr(interaction, name)
@@ -91,7 +91,7 @@ def field_text(interaction: Interaction, field: str) -> str:
     return _text.window(_text.as_text(value))
 
 
-_TEXT_FIELDS: Final = {PROMPT: "prompt", RESPONSE: "response", SYSTEM: "system", CONTEXT: "context"}
+TEXT_FIELDS: Final = {PROMPT: "prompt", RESPONSE: "response", SYSTEM: "system", CONTEXT: "context"}
 
 
 class Scanner:

@@ -23,7 +23,7 @@ from typing import Any, Final
 from llm_soc2.config import Settings
 from llm_soc2.risk import text as _text
 from llm_soc2.risk.assessment import Assessment, Interaction, Signal
-from llm_soc2.risk.base import NO_HITS, Classifier, CueClassifier, Scanner, field_text
+from llm_soc2.risk.base import NO_HITS, TEXT_FIELDS, Classifier, CueClassifier, Scanner, field_text
 from llm_soc2.risk.policy import Policy
 from llm_soc2.risk.registry import ClassifierRegistry, check_classifier
 
@@ -75,6 +75,8 @@ class RiskEngine:
         self._lock = threading.Lock()
         self._cue_classifiers = {c.name: c for c in self.classifiers if isinstance(c, CueClassifier)}
         self._scanner = Scanner([(c.name, c.cues) for c in self._cue_classifiers.values()])
+        # The scanned fields and the Interaction attribute each reads as it is ("" for tool results).
+        self._fields = tuple((field, TEXT_FIELDS.get(field, "")) for field in self._scanner.fields)
         # Per classifier: its cue form (scored from the shared scan), its ``wants`` when it has one of its
         # own (a cue classifier without one is only scored on a cue hit), and whether it is a plugin.
         self._plan: tuple[
@@ -108,10 +110,12 @@ class RiskEngine:
         if not isinstance(interaction, Interaction):
             interaction = _coerce(interaction)
         texts = {}
-        for field in self._scanner.fields:
-            value = field_text(interaction, field)
+        for field, name in self._fields:
+            value = getattr(interaction, name) if name else None
+            if type(value) is not str or len(value) > _text.WINDOW_CHARS:  # the common case is a str
+                value = field_text(interaction, field)
             if value:
-                texts[field] = _text.encode(value)
+                texts[field] = value.encode("utf-8", "surrogatepass")  # as _text.encode, without a call
         hits = self._scanner.scan(texts) if texts else {}
         signals: list[Signal] = []
         failed: dict[str, tuple[str, ...]] = {}

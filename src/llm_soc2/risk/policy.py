@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 import yaml
@@ -174,15 +175,16 @@ class Policy:
         return level
 
     @cached_property
-    def _level_at_zero(self) -> str:
-        return self.level_of(0.0)
+    def _nothing_found(self) -> Assessment:
+        """The assessment of most interactions, made once (it is immutable)."""
+        return Assessment(0.0, self.level_of(0.0), (), _EMPTY, _EMPTY, self.version)
 
     def evaluate(
         self, signals: Iterable[Signal], failed: Mapping[str, Iterable[str]] | None = None
     ) -> Assessment:
         """Combine signals (several per category allowed: the highest score counts, reasons are joined)."""
         if not failed and type(signals) is list and not signals:  # nothing found: most interactions
-            return Assessment(0.0, self._level_at_zero, (), {}, {}, self.version)
+            return self._nothing_found
         scores: dict[str, float] = {}
         reasons: dict[str, list[str]] = {}
         for signal in signals:
@@ -221,6 +223,7 @@ class Policy:
 
 
 _ORDER: Final = {name: index for index, name in enumerate(RISK_CATEGORIES_ALL)}
+_EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 
 
 def _default_document() -> dict[str, Any]:
