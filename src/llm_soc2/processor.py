@@ -456,8 +456,9 @@ class LLMSpanProcessor(SpanProcessor):
                 self._log_once(f"sink:{sink!r}", "a sink failed")
         return self._copy(span, interaction.attributes, events, status)
 
-    def _scrub_texts(self, texts: list[str]) -> list[ct.ScrubbedText]:
-        return _scrub_texts(self.scrubber, texts)
+    @functools.cached_property
+    def _scrub_texts(self) -> Callable[[list[str]], list[ct.ScrubbedText]]:
+        return _texts_scrubber(self.scrubber)
 
     def _scrub_and_classify(
         self, span: ReadableSpan, attributes: dict[str, Any] | None = None
@@ -637,15 +638,19 @@ class LLMSpanProcessor(SpanProcessor):
         )
 
 
-def _scrub_texts(scrubber: Scrubber, texts: list[str]) -> list[ct.ScrubbedText]:
-    """``(text, findings, error)`` per text: ``Scrubber.scrub_texts``, or for a scrubber of another kind
-    its ``scrub_many`` (or ``scrub``) results."""
+def _texts_scrubber(scrubber: Scrubber) -> Callable[[list[str]], list[ct.ScrubbedText]]:
+    """What maps texts to ``(text, findings, error)``: ``Scrubber.scrub_texts``, or for a scrubber of
+    another kind its ``scrub_many`` (or ``scrub``) results."""
     fast = getattr(scrubber, "scrub_texts", None)
     if fast is not None:
-        return fast(texts)  # type: ignore[no-any-return]
-    many = getattr(scrubber, "scrub_many", None)
-    results = many(texts) if many is not None else [scrubber.scrub(text) for text in texts]
-    return [(r.text, r.findings, r.error) for r in results]
+        return fast  # type: ignore[no-any-return]
+
+    def scrub_texts(texts: list[str]) -> list[ct.ScrubbedText]:
+        many = getattr(scrubber, "scrub_many", None)
+        results = many(texts) if many is not None else [scrubber.scrub(text) for text in texts]
+        return [(r.text, r.findings, r.error) for r in results]
+
+    return scrub_texts
 
 
 def _plain(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -766,8 +771,9 @@ class LLMLogRecordProcessor(LogRecordProcessor):
             self._scrubber = Scrubber(self._settings)
         return self._scrubber
 
-    def _scrub_texts(self, texts: list[str]) -> list[ct.ScrubbedText]:
-        return _scrub_texts(self.scrubber, texts)
+    @functools.cached_property
+    def _scrub_texts(self) -> Callable[[list[str]], list[ct.ScrubbedText]]:
+        return _texts_scrubber(self.scrubber)
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         record = log_record.log_record

@@ -123,28 +123,24 @@ class Scrubber:
         texts = list(texts)
         if len(texts) < 2 or not self._joinable():
             return [_as_tuple(self._scrub(text, budget)) for text in texts]
-        max_chars = self._max_chars
-        results: list[tuple[str | None, tuple[Finding, ...], str | None]] = []
-        batch: list[int] = []
-        for position, text in enumerate(texts):
-            if type(text) is not str or not 0 < len(text) <= max_chars:  # the common case skips this
-                refusal = self._refusal(text)
-                if refusal is not None:
-                    results.append((None, (), refusal))
-                    continue
-                if not text:
-                    results.append((text, (), None))
-                    continue
-            results.append(_NOT_SCANNED)
-            batch.append(position)
+        results, batch = self._batch(texts)
+        batched = texts if len(batch) == len(texts) else [texts[i] for i in batch]
         try:
-            scanned = self._scan_joined([texts[i] for i in batch], budget)
+            scanned: list[list[Candidate] | ScrubError] | None = self._scan_joined(batched, budget)
         except ScrubError as exc:  # a timeout: the pass did not finish for any of them
             scanned = [exc] * len(batch)
         except Exception:  # isolate whichever text caused it
             _log.debug("joined scan failed; scanning each text on its own", exc_info=True)
             scanned = None
         ner = self._registry.ner
+        if scanned is not None and ner is None and not any(scanned):  # nothing anywhere: most spans
+            if results is None:
+                return [(text, (), None) for text in texts]
+            for position in batch:
+                results[position] = (texts[position], (), None)
+            return results
+        if results is None:
+            results = [_NOT_SCANNED] * len(texts)
         for slot, position in enumerate(batch):
             text = texts[position]
             if scanned is None:
@@ -165,6 +161,28 @@ class Scrubber:
                 _log.debug("scrub failed", exc_info=True)
                 results[position] = (None, (), _reason(exc))
         return results
+
+    def _batch(self, texts: list[str]) -> tuple[list[_Scrubbed] | None, range | list[int]]:
+        """The positions of the texts to scan, and the results of the others (None: every text is to be
+        scanned, as in most spans)."""
+        max_chars = self._max_chars
+        for text in texts:
+            if type(text) is not str or not 0 < len(text) <= max_chars:
+                break
+        else:
+            return None, range(len(texts))
+        results: list[_Scrubbed] = []
+        batch: list[int] = []
+        for position, text in enumerate(texts):
+            refusal = self._refusal(text)
+            if refusal is not None:
+                results.append((None, (), refusal))
+            elif not text:
+                results.append((text, (), None))
+            else:
+                results.append(_NOT_SCANNED)
+                batch.append(position)
+        return results, batch
 
     def action_for(self, entity: str, kind: Kind) -> Action:
         """The configured action for an entity (see ``llm_soc2.scrub.redact`` for the rules)."""
@@ -314,7 +332,9 @@ class Scrubber:
         return matcher
 
 
-_NOT_SCANNED: Final = (None, (), "not scanned")
+# What ``scrub_texts`` returns per text: the scrubbed text (None: dropped), the findings, the error.
+_Scrubbed = tuple[str | None, tuple[Finding, ...], str | None]
+_NOT_SCANNED: Final[_Scrubbed] = (None, (), "not scanned")
 _TREATMENT_MEMO_LIMIT: Final = 1024
 
 
