@@ -45,8 +45,6 @@ only the override in its own sentence.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import itertools
 import re
 from collections.abc import Iterable
@@ -57,6 +55,7 @@ import re2
 from llm_soc2.risk import text as _text
 from llm_soc2.risk.assessment import Interaction, Signal
 from llm_soc2.risk.base import CONTEXT, PROMPT, TOOLS, Cue, CueClassifier, Hits, combine, field_text
+from llm_soc2.scrub.encoded import decode_base64
 from llm_soc2.semconv import RISK_PROMPT_INJECTION
 
 # --------------------------------------------------------------------------------------------------
@@ -1288,12 +1287,8 @@ def _decode_base64(source: str) -> str:
     """The printable text hidden in up to 8 base64 blocks of ``source`` (each capped at 4 KiB)."""
     out: list[str] = []
     for match in itertools.islice(_BASE64.finditer(_text.clean(source)), _MAX_BLOCKS):
-        block = match.group(0)[:_MAX_BLOCK_CHARS]
-        block = block[: len(block) - len(block) % 4] if "=" not in block else block
-        try:
-            altchars = b"-_" if ("-" in block or "_" in block) else None
-            raw = base64.b64decode(block + "=" * (-len(block) % 4), altchars=altchars)
-        except (binascii.Error, ValueError):
+        raw = decode_base64(match.group(0)[:_MAX_BLOCK_CHARS].encode("ascii"))
+        if raw is None:
             continue
         decoded = raw.decode("utf-8", "replace")
         printable = sum(1 for ch in decoded if ch.isprintable() or ch in "\n\t")

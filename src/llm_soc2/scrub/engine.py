@@ -49,6 +49,7 @@ from typing import Any, Final
 
 from re2 import _re2
 
+from llm_soc2.scrub import encoded
 from llm_soc2.scrub.detector import (
     CONTEXT_AFTER,
     CONTEXT_BEFORE,
@@ -120,6 +121,13 @@ def _options(max_mem: int) -> _re2.RE2.Options:
     options.max_mem = max_mem
     options.log_errors = False
     return options
+
+
+# Where base64 runs that may hold text start, and where a run ends: each search reads the text up to the
+# run and the run once (linear).
+_TEXT_RUN: Final = _re2.RE2(encoded.TEXT_RUN, _options(_PATTERN_MAX_MEM))
+_RUN_REST: Final = _re2.RE2(encoded.RUN_REST, _options(_PATTERN_MAX_MEM))
+_RUN_CHARS: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
 
 
 def compile_pattern(pattern: str, *, max_chars: int = MAX_MATCH_CHARS, extension: bool = False) -> _re2.RE2:
@@ -319,6 +327,7 @@ class Engine:
                 groups = regex.NumberOfCapturingGroups() > 0
                 self._compiled.append(_Compiled(detector, regex, groups, extension, limit))
         self._invisible = regex_set.Add(b"[" + INVISIBLE_CLASS + b"]")
+        self._encoded = regex_set.Add(encoded.TEXT_RUN)
         # Matches every text: its absence means the set's automaton gave up (memory), not "no match".
         self._sentinel = regex_set.Add(rb"\A")
         if not regex_set.Compile():
@@ -350,13 +359,20 @@ class Engine:
         return found
 
     def scan_many(
-        self, texts: Sequence[str], budget: Budget, client_keys: ClientKeys | None = None
+        self,
+        texts: Sequence[str],
+        budget: Budget,
+        client_keys: ClientKeys | None = None,
+        *,
+        decode: bool = True,
     ) -> list[list[Candidate] | Unscrubbable]:
         """``scan`` for several texts in one pass (``joinable`` engines only, or one text at a time).
 
         Per text: its candidates, or the ``Unscrubbable`` that refuses it (lone surrogates, binary
         content), which does not affect the others. Raises ``Unscrubbable`` when the pattern set gave up
-        and ``ScrubTimeout`` once ``budget`` is spent: both concern every text of the pass.
+        and ``ScrubTimeout`` once ``budget`` is spent: both concern every text of the pass. ``decode``:
+        base64 runs are decoded and scanned too (``encoded.py``); text decoded from one is not decoded
+        again.
         """
         if len(texts) > 1 and not self.joinable:
             raise ValueError("this engine scans one text at a time")
@@ -385,8 +401,11 @@ class Engine:
         # Stronger detectors first: a weaker one's candidate inside a value already found would lose the
         # overlap anyway (a phone-shaped run inside a card number), so it is not even validated.
         rank = self._rank
-        for index in sorted(hits, key=rank.__getitem__):
+        encoded_runs = self._encoded in hits
+        for index in sorted((i for i in hits if i != self._encoded), key=rank.__getitem__):
             self._extract(self._compiled[index], joined, bounds, found, accepted, budget)
+        if encoded_runs and decode:
+            self._scan_encoded(joined, bounds, found, budget, client_keys)
         for owner, candidates in zip(joined.owners, found, strict=True):
             out[owner] = candidates
         self._add_keys_as_written(texts, out, client_keys)
@@ -456,6 +475,44 @@ class Engine:
             raise Unscrubbable("pattern set failed (out of memory)")
         hits = [i for i in hits if i != self._invisible and i != self._sentinel]
         return _Joined(data, parts, owners, compacted), hits, failed
+
+    def _scan_encoded(
+        self,
+        joined: _Joined,
+        bounds: tuple[list[int], list[int]],
+        out: list[list[Candidate]],
+        budget: Budget,
+        client_keys: ClientKeys | None,
+    ) -> None:
+        """A candidate for each base64 run whose decoded text holds a value: the whole run, reported as
+        the strongest detector that found something in it."""
+        data = joined.data
+        starts, ends = bounds
+        size = len(data)
+        position = 0
+        for _ in range(encoded.MAX_RUNS):
+            if budget.spent():
+                raise ScrubTimeout
+            start = _TEXT_RUN.Match(_UNANCHORED, data, position, size)[0][0]
+            if start < 0:
+                return
+            if data[start] not in _RUN_CHARS:  # the match starts with the byte before the run
+                start += 1
+            end = _RUN_REST.Match(_ANCHOR_START, data, start, size)[0][1]
+            position = end
+            if end - start < encoded.MIN_RUN:
+                continue
+            text = encoded.base64_text(data[start:end])
+            if text is None:
+                continue
+            (found,) = self.scan_many([text], budget, client_keys, decode=False)
+            if not found or isinstance(found, Unscrubbable):
+                continue
+            detector = max((candidate.detector for candidate in found), key=lambda d: d.priority)
+            segment = bisect.bisect_right(starts, start) - 1  # a run never spans the join (it has no \xff)
+            low = starts[segment]
+            run_start, run_end = joined.to_text(segment, start - low, min(end, ends[segment]) - low)
+            out[segment].append(Candidate(run_start, run_end, run_start, run_end, detector))
 
     @staticmethod
     def _extract(

@@ -33,9 +33,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import re
-import string
 import unicodedata
-from dataclasses import dataclass
 
 INVISIBLE = 0x00
 SURROGATE = 0x01
@@ -46,6 +44,7 @@ INVISIBLE_CLASS = rb"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
 # One character class with "+": linear, each byte is looked at once per run.
 _VISIBLE_RUN = re.compile(rb"[^" + INVISIBLE_CLASS + rb"]+")
 _CONTROL_CHARACTER = re.compile("[" + INVISIBLE_CLASS.decode("ascii") + "]")
+_INVISIBLE_BYTES = bytes(byte for byte in range(128) if _VISIBLE_RUN.fullmatch(bytes((byte,))) is None)
 _MEMO_LIMIT = 65_536
 
 
@@ -98,33 +97,51 @@ class _FoldTable(dict[int, int]):
 _FOLD = _FoldTable({i: i for i in range(128)})
 
 
-@dataclass(frozen=True, slots=True)
 class View:
-    """``data`` is scanned; ``view_starts``/``text_starts`` map a compacted view back (empty: identity)."""
+    """``data`` is scanned. A compacted view keeps the view it was made from (``source``), and maps its
+    positions back through a table of the runs it kept, built the first time a position is asked for:
+    most compacted texts hold nothing, and never need it."""
 
-    data: bytes
-    view_starts: tuple[int, ...] = ()
-    text_starts: tuple[int, ...] = ()
-    text_length: int = 0  # of the original text, when compacted
+    __slots__ = ("_runs", "_source", "data")
+
+    def __init__(self, data: bytes, source: bytes | None = None) -> None:
+        self.data = data
+        self._source = source
+        self._runs: tuple[tuple[int, ...], tuple[int, ...]] | None = None
 
     def to_text(self, start: int, end: int) -> tuple[int, int]:
         """The span in the original text of the view's ``[start, end)``. A span that ends where invisible
         bytes were removed takes them in: the rest of an escape (``\\uff11`` is one digit) or zero-width
         characters are redacted with the value they follow, never left behind."""
-        if not self.view_starts:
+        if self._source is None:
             return start, end
-        last = bisect.bisect_right(self.view_starts, end - 1) - 1
-        text_end = self.text_starts[last] + end - self.view_starts[last]
-        if last + 1 < len(self.view_starts):
-            if end == self.view_starts[last + 1]:
-                text_end = self.text_starts[last + 1]
+        view_starts, text_starts = self._tables()
+        last = bisect.bisect_right(view_starts, end - 1) - 1
+        text_end = text_starts[last] + end - view_starts[last]
+        if last + 1 < len(view_starts):
+            if end == view_starts[last + 1]:
+                text_end = text_starts[last + 1]
         elif end == len(self.data):
-            text_end = self.text_length
-        return self._position(start), text_end
+            text_end = len(self._source)
+        i = bisect.bisect_right(view_starts, start) - 1
+        return text_starts[i] + start - view_starts[i], text_end
 
-    def _position(self, offset: int) -> int:
-        i = bisect.bisect_right(self.view_starts, offset) - 1
-        return self.text_starts[i] + offset - self.view_starts[i]
+    def _tables(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Where each kept run starts, in this view and in the source."""
+        runs = self._runs
+        if runs is None:
+            assert self._source is not None
+            view_starts: list[int] = []
+            text_starts: list[int] = []
+            position = 0
+            for match in _VISIBLE_RUN.finditer(self._source):
+                view_starts.append(position)
+                text_starts.append(match.start())
+                position += match.end() - match.start()
+            if not view_starts:
+                view_starts, text_starts = [0], [0]
+            runs = self._runs = (tuple(view_starts), tuple(text_starts))
+        return runs
 
 
 def make_view(text: str) -> View:
@@ -231,10 +248,10 @@ def _unescape(data: bytes) -> bytes:
     like the text it encodes. Each escape becomes as many bytes as it has:
 
     - ``\\n``, ``\\r``, ``\\t``: a space and that character;
-    - ``\\u`` of a letter or symbol: its byte six times (``jos\\u00e9@example.com`` stays one address);
-    - ``\\u`` of a digit, a space, a dash or an invisible character: its byte and five ``ESCAPE_FILL``
-      bytes, removed when the view is compacted (the digits after an escaped no-break space are a number
-      of their own, escaped fullwidth digits one number).
+    - ``\\u``: the character's byte and five ``ESCAPE_FILL`` bytes, removed when the view is compacted:
+      ``jos\\u00e9@example.com`` is one address, the digits after an escaped no-break space are a number
+      of their own, escaped fullwidth digits one number, and an escaped letter counts once (as six of it,
+      a password followed by two escaped letters read as too repetitive to be one).
 
     (Escaped quotes are allowed for by the patterns that care.)"""
     for escape, meaning in _WHITESPACE_ESCAPES:
@@ -252,7 +269,7 @@ def _read_escape(escape: bytes) -> bytes:
     codepoint = int(escape[2:], 16)
     # Half of an escaped surrogate pair is half of a character outside the BMP (an emoji, mostly).
     folded = OTHER if 0xD800 <= codepoint <= 0xDFFF else _FOLD[codepoint]
-    out = bytes((folded,)) + ESCAPE_FILL * 5 if folded in _SEPARATING else bytes((folded,)) * 6
+    out = bytes((folded,)) + ESCAPE_FILL * 5
     if len(_escapes) < _MEMO_LIMIT:
         _escapes[escape] = out
     return out
@@ -260,9 +277,6 @@ def _read_escape(escape: bytes) -> bytes:
 
 # Invisible like INVISIBLE, but not evidence of binary content: it stands for the rest of an escape.
 ESCAPE_FILL = b"\x7f"
-# Bytes whose count matters to the patterns (digits, separators, punctuation: "@" six times is no address)
-# or that must vanish (invisible).
-_SEPARATING = frozenset(b"0123456789 -\n" + string.punctuation.encode() + bytes((INVISIBLE,)))
 _WHITESPACE_ESCAPES = ((b"\\n", b" \n"), (b"\\r", b" \r"), (b"\\t", b" \t"))
 _UNICODE_ESCAPE = re.compile(rb"(\\u[0-9a-fA-F]{4})")  # literal-led: skips to each backslash
 _escapes: dict[bytes, bytes] = {}
@@ -272,29 +286,17 @@ _percent_escapes: dict[bytes, bytes] = {}
 
 
 def compact(view: View, text: str | None = None) -> View:
-    """Remove invisible bytes from ``view``, keeping the table that maps positions back.
+    """Remove invisible bytes from ``view`` (one ``translate``); positions map back through ``to_text``.
 
     ``text`` is the text ``view`` was made from: when invisible bytes are many, whether it is binary is
     decided by its own control characters. Symbols, emoji, format characters and combining marks are
     invisible in the view too, and a text full of them (a checklist of "✓", Hindi or Thai with their
     vowel signs) is text."""
-    runs = [(m.start(), m.group()) for m in _VISIBLE_RUN.finditer(view.data)]
-    kept = sum(len(chunk) for _, chunk in runs)
-    invisible = len(view.data) - kept - view.data.count(ESCAPE_FILL)
-    if len(view.data) >= 64 and invisible > BINARY_RATIO * len(view.data):
+    data = view.data
+    kept = data.translate(None, _INVISIBLE_BYTES)
+    invisible = len(data) - len(kept) - data.count(ESCAPE_FILL)
+    if len(data) >= 64 and invisible > BINARY_RATIO * len(data):
         controls = invisible if text is None else len(_CONTROL_CHARACTER.findall(text))
-        if controls > BINARY_RATIO * len(view.data):
+        if controls > BINARY_RATIO * len(data):
             raise Unscrubbable("binary content (control characters)")
-    view_starts: list[int] = []
-    position = 0
-    for _, chunk in runs:
-        view_starts.append(position)
-        position += len(chunk)
-    if not runs:
-        return View(b"", (0,), (0,), len(view.data))
-    return View(
-        b"".join(chunk for _, chunk in runs),
-        tuple(view_starts),
-        tuple(start for start, _ in runs),
-        len(view.data),
-    )
+    return View(kept, data)

@@ -8,6 +8,7 @@ A value inside JSON content is looked for both raw and JSON-escaped.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -104,3 +105,27 @@ def test_no_value_reaches_the_otlp_bytes(case: tuple[str, str, str, bool], place
     escaped = json.dumps(value, ensure_ascii=False)[1:-1]
     assert escaped.encode() not in wire
     assert json.dumps(value)[1:-1].encode() not in wire
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    embedded(),
+    st.sampled_from(PLACES),
+    st.sampled_from([base64.b64encode, base64.urlsafe_b64encode]),
+    st.booleans(),
+)
+def test_no_encoded_value_reaches_the_otlp_bytes(
+    case: tuple[str, str, str, bool], place: tuple[str, Place], encode: Callable[[bytes], bytes], padded: bool
+) -> None:
+    _entity, value, text, _secret = case
+    # An encoded payload as applications make them: a JSON document (ASCII, non-ASCII escaped).
+    run = encode(json.dumps({"record": text}).encode()).decode()
+    run = run if padded else run.rstrip("=")
+    _where, put = place
+    with _TRACER.start_as_current_span("chat model") as span:
+        span.set_attribute(sc.GEN_AI_OPERATION_NAME, "chat")
+        put(span, f"attached: {run} (as sent)")
+    _PROVIDER.force_flush()
+    wire = encode_spans([_CAPTURE.spans.pop()]).SerializeToString()
+    assert run.rstrip("=").encode() not in wire
+    assert value.encode() not in wire
