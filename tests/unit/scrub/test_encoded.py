@@ -24,8 +24,14 @@ def _b64(text: str, *, url_safe: bool = False, padded: bool = True) -> str:
 
 @pytest.mark.parametrize("url_safe", [False, True])
 @pytest.mark.parametrize("padded", [True, False])
-def test_an_address_in_an_encoded_json_document_is_redacted_with_its_run(url_safe: bool, padded: bool) -> None:
-    run = _b64(json.dumps({"user": {"email": "jane.doe@example.com", "plan": "pro"}}), url_safe=url_safe, padded=padded)
+def test_an_address_in_an_encoded_json_document_is_redacted_with_its_run(
+    url_safe: bool, padded: bool
+) -> None:
+    run = _b64(
+        json.dumps({"user": {"email": "jane.doe@example.com", "plan": "pro"}}),
+        url_safe=url_safe,
+        padded=padded,
+    )
     result = _SCRUBBER.scrub(f"tool arguments: {run} (sent by the client)")
     assert result.text == "tool arguments: [EMAIL] (sent by the client)"
     assert [finding.entity for finding in result.findings] == ["EMAIL"]
@@ -81,7 +87,11 @@ def test_decoded_text_is_not_decoded_again() -> None:
 
 def test_decode_accepts_either_alphabet_and_missing_padding() -> None:
     data = bytes(range(250, 256)) + b"~~~???"
-    for encoded in (base64.b64encode(data), base64.urlsafe_b64encode(data), base64.b64encode(data).rstrip(b"=")):
+    for encoded in (
+        base64.b64encode(data),
+        base64.urlsafe_b64encode(data),
+        base64.b64encode(data).rstrip(b"="),
+    ):
         assert decode_base64(encoded) == data
     assert decode_base64(b"not base64!") is None
 
