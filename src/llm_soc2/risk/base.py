@@ -158,6 +158,9 @@ class CueClassifier:
     name: ClassVar[str] = ""
     categories: ClassVar[tuple[str, ...]] = ()
     CUES: ClassVar[tuple[Cue, ...]] = ()
+    # Whether a cue means the same wherever it is in a text: the engine then also runs the classifier on
+    # the middle of texts too long to read whole (see ``llm_soc2.risk.engine``).
+    scans_whole_text: ClassVar[bool] = False
 
     def __init__(self, cues: Sequence[Cue] | None = None) -> None:
         self.cues: tuple[Cue, ...] = tuple(self.CUES if cues is None else cues)

@@ -12,12 +12,13 @@ categories). Thread-safe: the engine holds no per-call state; compiled patterns 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final
 
 from llm_soc2.config import Settings
@@ -91,6 +92,10 @@ class RiskEngine:
             )
             for c in self.classifiers
         )
+        # What also runs on the middle of texts longer than a window (see ``_middle_windows``).
+        self._whole_text_plan = tuple(
+            entry for entry in self._plan if getattr(entry[0], "scans_whole_text", False)
+        )
 
     @property
     def error_count(self) -> int:
@@ -109,18 +114,36 @@ class RiskEngine:
         started = time.perf_counter()
         if not isinstance(interaction, Interaction):
             interaction = _coerce(interaction)
+        signals: list[Signal] = []
+        failed: dict[str, tuple[str, ...]] = {}
+        cut = self._classify(interaction, self._plan, started, signals, failed)
+        if cut and self._whole_text_plan:
+            for window in _middle_windows(interaction):
+                self._classify(window, self._whole_text_plan, started, signals, failed)
+        return self.policy.evaluate(signals, failed)
+
+    def _classify(
+        self,
+        interaction: Interaction,
+        plan: tuple[tuple[Classifier, CueClassifier | None, Callable[[Interaction], bool] | None, bool], ...],
+        started: float,
+        signals: list[Signal],
+        failed: dict[str, tuple[str, ...]],
+    ) -> bool:
+        """Run ``plan`` on ``interaction``, adding to ``signals`` and ``failed``. True when a text was
+        too long to be read whole (``field_text`` kept its head and tail, or cut the tool results)."""
         texts = {}
+        cut = False
         for field, name in self._fields:
             value = getattr(interaction, name) if name else None
             if type(value) is not str or len(value) > _text.WINDOW_CHARS:  # the common case is a str
                 value = field_text(interaction, field)
+                cut = cut or len(value) >= _text.WINDOW_CHARS
             if value:
                 texts[field] = value.encode("utf-8", "surrogatepass")  # as _text.encode, without a call
         hits = self._scanner.scan(texts) if texts else {}
-        signals: list[Signal] = []
-        failed: dict[str, tuple[str, ...]] = {}
         timed = False  # the built-ins are bounded by their windows: the clock matters once a plugin ran
-        for classifier, cue, wants, plugin in self._plan:
+        for classifier, cue, wants, plugin in plan:
             if timed and self.budget_s is not None and time.perf_counter() - started > self.budget_s:
                 failed[f"budget:{classifier.name}"] = ()
                 continue
@@ -139,11 +162,56 @@ class RiskEngine:
                 _log.debug("risk classifier %s failed", classifier.name, exc_info=True)
                 failed[classifier.name] = tuple(classifier.categories)
             timed = timed or plugin
-        return self.policy.evaluate(signals, failed)
+        return cut
 
     def _count(self, name: str) -> None:
         with self._lock:
             self.errors[name] += 1
+
+
+# The middle of a long text is read in windows that overlap by this much (a cue is far shorter), at most
+# MAX_MIDDLE_WINDOWS of them per text: 1.3 MB, beyond what the scrubber lets through by default.
+WINDOW_OVERLAP: Final = 2_048
+MAX_MIDDLE_WINDOWS: Final = 32
+
+
+def _middle_windows(interaction: Interaction) -> Iterator[Interaction]:
+    """The interaction again for each window of the middle of its long texts: what ``window`` leaves
+    out of a text longer than ``WINDOW_CHARS`` (it keeps the head and the tail). Classifiers whose cues
+    mean the same wherever they are (``scans_whole_text``) read these too, so an instruction buried
+    in the middle of a long document or tool result is found; the others would misread a window (a
+    refusal opens a response, a JSON answer is valid only whole)."""
+    tools = "\n".join(_text.as_text(part) for part in list(interaction.tool_results)[: _text.JOIN_LIMIT])
+    middles = {
+        "prompt": _middle(_text.as_text(interaction.prompt)),
+        "response": _middle(_text.as_text(interaction.response)),
+        "context": _middle(_text.as_text(interaction.context or "")),
+        # Tool results are read joined and cut after a window (``field_text``): no tail was read.
+        "tool_results": _middle(tools, tail_read=False),
+    }
+    count = max(map(len, middles.values()))
+    for i in range(count):
+        changes: dict[str, Any] = {}
+        for name, windows in middles.items():
+            if i < len(windows):
+                changes[name] = (windows[i],) if name == "tool_results" else windows[i]
+            else:  # this text has no window here: nothing of it is read again
+                changes[name] = () if name == "tool_results" else ""
+        yield dataclasses.replace(interaction, **changes)
+
+
+def _middle(text: str, *, tail_read: bool = True) -> list[str]:
+    """Overlapping windows over what ``window`` leaves out of ``text`` (none for a text that fits); with
+    ``tail_read=False``, over everything after the head."""
+    if len(text) <= _text.WINDOW_CHARS:
+        return []
+    start = _text.HEAD_CHARS - WINDOW_OVERLAP
+    stop = len(text) - _text.TAIL_CHARS + WINDOW_OVERLAP if tail_read else len(text)
+    step = _text.WINDOW_CHARS - WINDOW_OVERLAP
+    starts = list(range(start, max(start + 1, stop - WINDOW_OVERLAP), step))
+    if len(starts) > MAX_MIDDLE_WINDOWS:  # the first ones and the one before the tail
+        starts = [*starts[: MAX_MIDDLE_WINDOWS - 1], max(start, stop - _text.WINDOW_CHARS)]
+    return [text[begin : min(begin + _text.WINDOW_CHARS, stop)] for begin in starts]
 
 
 def _clean(signal: Signal) -> Signal:

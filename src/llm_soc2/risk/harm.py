@@ -185,6 +185,7 @@ class HarmfulContentClassifier(CueClassifier):
     """``harmful_content``: lexicon matches in the prompt (a request) or the response (produced content)."""
 
     name: ClassVar[str] = RISK_HARMFUL_CONTENT
+    scans_whole_text: ClassVar[bool] = True
     categories: ClassVar[tuple[str, ...]] = (RISK_HARMFUL_CONTENT,)
 
     def __init__(

@@ -1159,6 +1159,7 @@ class PromptInjectionClassifier(CueClassifier):
     """``prompt_injection``: direct (prompt) and indirect (tool results, context) injection and jailbreaks."""
 
     name: ClassVar[str] = RISK_PROMPT_INJECTION
+    scans_whole_text: ClassVar[bool] = True
     categories: ClassVar[tuple[str, ...]] = (RISK_PROMPT_INJECTION,)
     CUES: ClassVar[tuple[Cue, ...]] = CUES
     MAX_REASONS: ClassVar[int] = 8
