@@ -19,7 +19,9 @@ Azure OpenAI's paths are served by the OpenAI script too: ``openai.AzureOpenAI(a
 ...)`` calls ``/openai/deployments/{deployment}/chat/completions`` (and ``/openai/v1/...``). The server
 also answers as an HTTP proxy, so a client can call a provider's own host name (``http://`` only) through
 it: ``http_client=openai.DefaultHttpxClient(proxy=fake.url)``. Anthropic on Vertex AI
-(``anthropic.AnthropicVertex(base_url=f"{fake.url}/v1", ...)``) is served by the Anthropic script.
+(``anthropic.AnthropicVertex(base_url=f"{fake.url}/v1", ...)``) and on Amazon Bedrock
+(``anthropic.AnthropicBedrock(base_url=fake.url, api_key=..., aws_region=...)``, without streaming) are
+served by the Anthropic script.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import json
 import re
 import socket
 import threading
+import urllib.parse
 from collections import deque
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -203,6 +206,11 @@ _VERTEX_ANTHROPIC: Final = re.compile(
 )
 
 
+# Anthropic on Amazon Bedrock: /model/{model}/invoke. Its streaming twin answers in AWS's binary event
+# stream, which only botocore decodes; it is not served.
+_BEDROCK_INVOKE: Final = re.compile(r"/model/([^/]+)/invoke")
+
+
 def _origin_form(target: str) -> str:
     """The path of a request target; a client that uses the fake provider as its HTTP proxy (to call a
     provider's real host name over plain HTTP) sends the absolute URL."""
@@ -216,7 +224,11 @@ def _origin_form(target: str) -> str:
 def _route(path: str) -> tuple[str, str | None]:
     """The path a cloud provider's path stands for, and the model its path names if it does:
     Azure OpenAI's ``/openai/deployments/{name}/chat/completions`` and ``/openai/v1/chat/completions`` are
-    ``/v1/chat/completions``, Vertex AI's Anthropic ``...:rawPredict`` is ``/v1/messages``."""
+    ``/v1/chat/completions``, Vertex AI's Anthropic ``...:rawPredict`` and Amazon Bedrock's
+    ``/model/{model}/invoke`` are ``/v1/messages``."""
+    bedrock = _BEDROCK_INVOKE.fullmatch(path)
+    if bedrock is not None:
+        return "/v1/messages", urllib.parse.unquote(bedrock.group(1))
     if path.startswith(_AZURE_DEPLOYMENTS):
         _, _, operation = path[len(_AZURE_DEPLOYMENTS) :].partition("/")
         return "/v1/" + operation, None
