@@ -402,6 +402,10 @@ class Settings:
     def resolved_witness_dir(self) -> Path:
         return Path(self.witness_dir) if self.witness_dir else self.data_dir / "witness"
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.data_dir, Path):  # a str (or any os.PathLike) is as good as a Path
+            object.__setattr__(self, "data_dir", Path(self.data_dir))
+
     def deployment_key(self) -> bytes:
         """The deployment's HMAC key: from ``LLM_SOC2_SECRET_KEY`` or a key file created once in the data dir."""
         if self.secret_key_hex:
