@@ -98,6 +98,34 @@ def worker_latency(runs: int) -> None:
     json.dump(result, sys.stdout)
 
 
+def worker_serve() -> None:
+    """Answer timing requests, one JSON line each (``{"texts": {name: text}, "runs": n}``), with one JSON
+    line of ``timed`` figures per text: a caller can alternate Presidio's runs with its own."""
+    analyzer = presidio_analyzer()
+
+    def analyze(text: str) -> object:
+        return analyzer.analyze(text=text, language="en")
+
+    for line in sys.stdin:
+        request = json.loads(line)
+        texts, runs = request["texts"], int(request["runs"])
+        print(
+            json.dumps({name: timed(analyze, text, runs, warmup=1) for name, text in texts.items()}),
+            flush=True,
+        )
+
+
+def presidio_server() -> subprocess.Popen[str]:
+    """A Presidio worker (``worker_serve``) in the bench venv; close its stdin to end it."""
+    python = ensure_bench_venv()
+    return subprocess.Popen(
+        [str(python), str(Path(__file__).resolve()), "--worker-serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
 def worker_redos(name: str) -> None:
     analyzer = presidio_analyzer()
     analyzer.analyze(text="warm up jane@example.com", language="en")
@@ -132,7 +160,11 @@ def main() -> None:
     parser.add_argument("--skip-presidio", action="store_true")
     parser.add_argument("--worker-latency", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--worker-redos", choices=sorted(REDOS), help=argparse.SUPPRESS)
+    parser.add_argument("--worker-serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker_serve:
+        worker_serve()
+        return
     if args.worker_latency:
         worker_latency(args.worker_latency)
         return
