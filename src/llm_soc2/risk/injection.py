@@ -55,7 +55,7 @@ import re2
 from llm_soc2.risk import text as _text
 from llm_soc2.risk.assessment import Interaction, Signal
 from llm_soc2.risk.base import CONTEXT, PROMPT, TOOLS, Cue, CueClassifier, Hits, combine, field_text
-from llm_soc2.scrub.encoded import decode_base64
+from llm_soc2.scrub.encoded import base64_text
 from llm_soc2.semconv import RISK_PROMPT_INJECTION
 
 # --------------------------------------------------------------------------------------------------
@@ -1143,8 +1143,9 @@ _DAMPENERS: Final = (("context.education", _EDUCATION, True), ("context.defense"
 _SENTENCE_BREAK: Final = re.compile(r"(?<=[.!?])\s+|\n+")
 
 _BASE64: Final = re2.compile(r"[A-Za-z0-9+/]{32,}={0,2}|[A-Za-z0-9_\-]{40,}={0,2}")
-_MAX_BLOCKS: Final = 8
-_MAX_BLOCK_CHARS: Final = 4096
+_MAX_BLOCKS: Final = 256
+_MAX_DECODED_CHARS: Final = 32_768
+_CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SOURCE_PREFIX: Final = {PROMPT: "", TOOLS: "tool:", CONTEXT: "context:"}
 
 
@@ -1285,14 +1286,18 @@ class PromptInjectionClassifier(CueClassifier):
 
 
 def _decode_base64(source: str) -> str:
-    """The printable text hidden in up to 8 base64 blocks of ``source`` (each capped at 4 KiB)."""
+    """The prose hidden in the base64 blocks of ``source``: blocks that decode to text with spaces and
+    few control characters, up to ``_MAX_DECODED_CHARS`` of it. Blocks that are not text (images, keys,
+    random ids) cost a glance each and do not count, so decoys before a payload do not hide it; at most
+    ``_MAX_BLOCKS`` blocks are looked at."""
     out: list[str] = []
+    decoded_chars = 0
     for match in itertools.islice(_BASE64.finditer(_text.clean(source)), _MAX_BLOCKS):
-        raw = decode_base64(match.group(0)[:_MAX_BLOCK_CHARS].encode("ascii"))
-        if raw is None:
+        decoded = base64_text(match.group(0).encode("ascii"))
+        if decoded is None or " " not in decoded or len(_CONTROL.findall(decoded)) > 0.1 * len(decoded):
             continue
-        decoded = raw.decode("utf-8", "replace")
-        printable = sum(1 for ch in decoded if ch.isprintable() or ch in "\n\t")
-        if decoded and printable >= 0.9 * len(decoded) and " " in decoded:
-            out.append(decoded)
+        out.append(decoded[: _MAX_DECODED_CHARS - decoded_chars])
+        decoded_chars += len(out[-1])
+        if decoded_chars >= _MAX_DECODED_CHARS:
+            break
     return "\n".join(out)
