@@ -114,6 +114,7 @@ class RiskEngine:
         started = time.perf_counter()
         if not isinstance(interaction, Interaction):
             interaction = _coerce(interaction)
+        interaction = _plain_apostrophes(interaction)
         signals: list[Signal] = []
         failed: dict[str, tuple[str, ...]] = {}
         cut = self._classify(interaction, self._plan, started, signals, failed)
@@ -167,6 +168,27 @@ class RiskEngine:
     def _count(self, name: str) -> None:
         with self._lock:
             self.errors[name] += 1
+
+
+def _plain_apostrophes(interaction: Interaction) -> Interaction:
+    """``interaction`` with typographic apostrophes (as models and word processors write them) made ASCII,
+    so that "don’t" and "you’re" read like "don't" and "you're" to every cue. Double quotes are left:
+    inside a JSON answer they would end its strings."""
+    changes: dict[str, Any] = {}
+    for name in ("prompt", "response", "system", "context"):
+        value = getattr(interaction, name)
+        if type(value) is str and not value.isascii() and ("’" in value or "‘" in value):
+            changes[name] = value.replace("’", "'").replace("‘", "'")
+    results = interaction.tool_results
+    if (
+        results
+        and type(results) is tuple
+        and any(type(r) is str and not r.isascii() and ("’" in r or "‘" in r) for r in results)
+    ):
+        changes["tool_results"] = tuple(
+            r.replace("’", "'").replace("‘", "'") if type(r) is str else r for r in results
+        )
+    return dataclasses.replace(interaction, **changes) if changes else interaction
 
 
 # The middle of a long text is read in windows that overlap by this much (a cue is far shorter), at most
