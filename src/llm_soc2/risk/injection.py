@@ -157,6 +157,36 @@ _DEFENSE_PATTERN: Final = (
 )
 _ALL_SOURCES: Final = (PROMPT, TOOLS, CONTEXT)
 
+# The override and the extraction in the languages attacks are most often translated into (French, Spanish,
+# German, Portuguese, Italian): a translated attack is a common way around English-only filters.
+_VERBS_TRANSLATED: Final = _text.alternation((
+    "ignore", "ignorez", "ignorer", "oublie", "oubliez", "oublier", "néglige", "négligez",
+    "ne tiens pas compte des", "ne tenez pas compte des",
+    "ignora", "ignorad", "ignorar", "olvida", "olvidad", "olvide", "olvídate de", "olvidate de",
+    "haz caso omiso de", "omite",
+    "ignoriere", "ignorier", "ignorieren sie", "vergiss", "vergessen sie", "missachte", "missachten sie",
+    "esqueça", "esqueca", "desconsidere", "desconsidera",
+    "ignorate", "dimentica", "dimenticate", "trascura",
+), leetspeak=False)  # fmt: skip
+_TARGET_TRANSLATED: Final = _text.alternation((
+    "instructions", "consignes", "directives", "règles", "regles",
+    "instrucciones", "indicaciones", "directrices", "reglas",
+    "anweisungen", "instruktionen", "anordnungen", "vorgaben", "regeln", "befehle",
+    "instruções", "instrucoes", "diretrizes", "regras",
+    "istruzioni", "direttive", "regole", "indicazioni",
+), leetspeak=False)  # fmt: skip
+_PRIOR_TRANSLATED: Final = _text.alternation((
+    "précédentes", "precedentes", "antérieures", "anterieures", "ci-dessus", "initiales", "d'origine",
+    "anteriores", "previas", "originales", "iniciales",
+    "vorherigen", "vorigen", "bisherigen", "obigen", "vorangegangenen", "ursprünglichen",
+    "prévias", "originais",
+    "precedenti", "originali", "iniziali",
+), leetspeak=False)  # fmt: skip
+_SYSTEM_PROMPT_TRANSLATED: Final = (
+    r"(?:prompt\W+(?:syst[eè]me|del\W+sistema|de\W+sistema|do\W+sistema|di\W+sistema|initial|inicial|iniziale)|"
+    r"system\W?prompt|systemanweisungen|instructions\W+syst[eè]me|instrucciones\W+del\W+sistema)"
+)
+
 CUES: Final = (
     # ---- instruction override
     Cue(
@@ -195,6 +225,20 @@ CUES: Final = (
         r"learned|learnt|were\W+taught|have\W+been\W+taught|were\W+told|have\W+been\W+told|(?:have\W+)?been\W+"
         r"trained)\b",
         0.6,
+        _ALL_SOURCES,
+        "override",
+    ),
+    Cue(
+        "override.translated",
+        rf"(?i)\b{_VERBS_TRANSLATED}{_gap(3)}{_PRIOR_TRANSLATED}{_gap(2)}{_TARGET_TRANSLATED}\b",
+        0.85,
+        _ALL_SOURCES,
+        "override",
+    ),
+    Cue(
+        "override.translated",
+        rf"(?i)\b{_VERBS_TRANSLATED}{_gap(3)}{_TARGET_TRANSLATED}{_gap(2)}{_PRIOR_TRANSLATED}\b",
+        0.85,
         _ALL_SOURCES,
         "override",
     ),
@@ -670,6 +714,15 @@ CUES: Final = (
         r"|secret|first|starting|internal|underlying|previous|above|confidential|developer|core|base|full|"
         r"entire|exact|pre-?prompt|complete)\W+(?:\w+\W+)?(?:prompts?|instructions?|messages?|directives?|rules|"
         r"guidelines|configuration|config|context|setup|programming|orders|commands)\b",
+        0.75,
+        _ALL_SOURCES,
+        "extract",
+    ),
+    Cue(
+        "extract.translated",
+        r"(?i)\b(?:r[ée]v[èeé]le[zr]?|montre[zr]?|affiche[zr]?|donne[zr]?|[ée]cri[st]|revela|muestra|mu[ée]strame|"
+        r"dime|imprime|escribe|zeige|zeig|gib|nenne|verrate|schreib|revele|mostre|mostra|mostrami|rivela|dimmi|"
+        r"scrivi)\b(?:\W+\w+){0,4}?\W+" + _SYSTEM_PROMPT_TRANSLATED,
         0.75,
         _ALL_SOURCES,
         "extract",
