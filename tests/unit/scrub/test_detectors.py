@@ -95,6 +95,8 @@ def test_escaped_addresses_are_read_as_written_out(scrubber: Scrubber, text: str
     [
         ("write to jane.doe [at] example [dot] com please", "write to [EMAIL] please"),
         ("jane(at)example(dot)co(dot)uk", "[EMAIL]"),
+        ("mail jane(dot)doe(at)example(dot)com today", "mail [EMAIL] today"),
+        ("john [dot] q [dot] public [at] example [dot] org", "[EMAIL]"),
         ("meet me [at] the station [dot] com", "meet me [at] the station [dot] com"),
         ("look [at] this", "look [at] this"),
     ],
@@ -168,7 +170,7 @@ def test_phone_with_digits_running_on_is_redacted_whole(scrubber: Scrubber) -> N
 # ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "value", ["4111 1111 1111 1111", "5555-5555-5555-4444", "378282246310005", "6011111111111117",
-              "3530111333300000", "30569309025904"],
+              "3530111333300000", "30569309025904", "4111.1111.1111.1111"],
 )  # fmt: skip
 def test_card_found(scrubber: Scrubber, value: str) -> None:
     assert_found(scrubber, "CREDIT_CARD", value)
@@ -176,7 +178,7 @@ def test_card_found(scrubber: Scrubber, value: str) -> None:
 
 @pytest.mark.parametrize(
     "text", ["4111 1111 1111 1112", "1234 5678 9012 3456", "0000 0000 0000 0000", "41111111111111111111111",
-             "9111111111111111"],
+             "9111111111111111", "3.14159265358979323", "4.1.1.1.1.1.1.1.1.1.1.1"],
 )  # fmt: skip
 def test_card_lookalikes(scrubber: Scrubber, text: str) -> None:
     assert "CREDIT_CARD" not in [e for e, _ in found(scrubber, f"number {text} here")]

@@ -1,4 +1,4 @@
-"""CREDIT_CARD: 12-19 digits (optionally grouped by spaces or dashes), Luhn-valid, in an issuer's range or
+"""CREDIT_CARD: 12-19 digits (optionally grouped by spaces, dashes or dots), Luhn-valid, in an issuer's range or
 next to a card word."""
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ class CreditCardDetector(Detector):
         "jcb",
         "discover",
     )
-    # Digits with at most one space or dash between any two; bounded by non-digits.
-    patterns = (r"(?:^|[^0-9])([0-9](?:[ \-]?[0-9]){11,22})(?:[^0-9]|$)",)
+    # Digits with at most one space, dash or dot between any two; bounded by non-digits.
+    patterns = (r"(?:^|[^0-9])([0-9](?:[ .\-]?[0-9]){11,22})(?:[^0-9]|$)",)
 
     def validate(self, value: str, context: str) -> bool:
         digits = digits_of(value)

@@ -1,6 +1,6 @@
 """EMAIL: an address with a dotted domain and a letter-only top-level domain, written plainly
 (``jane.doe@example.com``) or spelled out the way people hide an address from scrapers
-(``jane.doe [at] example [dot] com``, ``jane(at)example(dot)com``)."""
+(``jane.doe [at] example [dot] com``, ``jane(dot)doe(at)example(dot)com``)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ class EmailDetector(Detector):
     priority = 60
     patterns = (
         r"[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9\-]{1,63}\.){1,8}[A-Za-z]{2,24}",
-        rf"[A-Za-z0-9._%+\-]{{1,64}}{_AT}(?:[A-Za-z0-9\-]{{1,63}}(?:{_DOT}|\.)){{1,8}}[A-Za-z]{{2,24}}",
+        rf"(?:[A-Za-z0-9._%+\-]{{1,64}}{_DOT}){{0,3}}[A-Za-z0-9._%+\-]{{1,64}}{_AT}"
+        rf"(?:[A-Za-z0-9\-]{{1,63}}(?:{_DOT}|\.)){{1,8}}[A-Za-z]{{2,24}}",
     )
 
     def refine(self, value: str, context: str) -> tuple[int, int] | None:
