@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import string
 from collections.abc import Callable
 
 import pytest
@@ -360,3 +361,44 @@ def test_unallocated_ipv6_space_still_counts(scrubber: Scrubber) -> None:
 @pytest.mark.parametrize("text", ["at 12:48:31.445000 UTC", "ratio 31.445000 today", "pi is 3.14159265"])
 def test_decimals_and_times_are_not_phones(scrubber: Scrubber, text: str) -> None:
     assert "PHONE" not in [e for e, _ in found(scrubber, f"phone list: {text}")]
+
+
+@pytest.mark.parametrize(
+    ("text", "scrubbed"),
+    [
+        ("Authorization: Basic YWRtaW46VHIwdWI0ZG9yJjN4eXo=", "Authorization: Basic [AUTH_CREDENTIALS]"),
+        (
+            'curl -H "Authorization: Bearer 8f1c2e9a7b6d5c4e3f2a1b0c9d8e7f6a" https://api.example.com',
+            'curl -H "Authorization: Bearer [AUTH_CREDENTIALS]" https://api.example.com',
+        ),
+        ('{"Authorization": "Token 9a8b7c6d5e4f3a2b1c0d"}', '{"Authorization": "Token [AUTH_CREDENTIALS]"}'),
+        ("Authorization: Bearer <token>", "Authorization: Bearer <token>"),
+        ("Authorization: Bearer $TOKEN", "Authorization: Bearer $TOKEN"),
+        ("Authorization: Bearer YOUR_API_KEY", "Authorization: Bearer YOUR_API_KEY"),
+        ("the Bearer of bad news", "the Bearer of bad news"),
+    ],
+)
+def test_authorization_credentials(scrubber: Scrubber, text: str, scrubbed: str) -> None:
+    assert scrubber.scrub(text).text == scrubbed
+
+
+def test_a_long_bearer_token_is_redacted_whole(scrubber: Scrubber) -> None:
+    rng = random.Random(7)
+    token = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(3000))
+    result = scrubber.scrub(f"Authorization: Bearer {token} end")
+    assert result.text == "Authorization: Bearer [AUTH_CREDENTIALS] end"
+
+
+@pytest.mark.parametrize(
+    ("text", "scrubbed"),
+    [
+        ("my password is Tr0ub4dor&3xyz ok", "my password is [PASSWORD] ok"),
+        ("the password for my bank account is Xk9mP2qLz!", "the password for my bank account is [PASSWORD]"),
+        ("The password is: Xk9mP2qL", "The password is: [PASSWORD]"),
+        ("The password is case-sensitive.", "The password is case-sensitive."),
+        ("Your password is required to continue", "Your password is required to continue"),
+        ("the password is what you set at signup", "the password is what you set at signup"),
+    ],
+)
+def test_passwords_stated_in_prose(scrubber: Scrubber, text: str, scrubbed: str) -> None:
+    assert scrubber.scrub(text).text == scrubbed

@@ -43,6 +43,8 @@ FAMILIES: list[tuple[str, Callable[[random.Random], str], str, bool]] = [
     ("JWT", values.jwt, "", True),
     ("PRIVATE_KEY", values.pem_private_key, "", True),
     ("PASSWORD", values.password_value, "password: ", True),
+    ("PASSWORD", values.password_value, "my password is ", True),
+    ("AUTH_CREDENTIALS", values.bearer_token, "Authorization: Bearer ", True),
 ]
 SEPARATORS = st.sampled_from(
     [" ", "\n", ", ", ": ", "(", ")", '"', "'", "\t", " - ", "\u00a0", "\u3000", ". "]

@@ -22,7 +22,7 @@ def entry_point(name: str, attribute: str) -> EntryPoint:
 def test_builtins_cover_every_entity() -> None:
     registry = DetectorRegistry(plugins=False)
     assert set(registry.entities) == {cls.entity for cls in BUILTIN_DETECTORS}
-    assert len(registry.entities) == len(BUILTIN_DETECTORS) == 20
+    assert len(registry.entities) == len(BUILTIN_DETECTORS) == 21
 
 
 def test_settings_disable_entities() -> None:

@@ -175,3 +175,8 @@ def pem_private_key(rng: random.Random) -> str:
 
 def password_value(rng: random.Random) -> str:
     return random_key(rng, rng.randint(10, 24), ALNUM + "!#%&*-_.")
+
+
+def bearer_token(rng: random.Random) -> str:
+    """An opaque access token: URL-safe characters, 24 to 120 of them."""
+    return random_key(rng, rng.randint(24, 120), ALNUM + "-_.~")

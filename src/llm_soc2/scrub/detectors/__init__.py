@@ -6,6 +6,7 @@ from llm_soc2.scrub.detector import Detector
 from llm_soc2.scrub.detectors.client_key import ClientApiKeyDetector
 from llm_soc2.scrub.detectors.credit_card import CreditCardDetector
 from llm_soc2.scrub.detectors.email import EmailDetector
+from llm_soc2.scrub.detectors.http_authorization import HttpAuthorizationDetector
 from llm_soc2.scrub.detectors.iban import IbanDetector
 from llm_soc2.scrub.detectors.ip_address import IpAddressDetector
 from llm_soc2.scrub.detectors.jwt import JwtDetector
@@ -34,6 +35,7 @@ BUILTIN_DETECTORS: tuple[type[Detector], ...] = (
     IbanDetector,
     IpAddressDetector,
     UrlCredentialsDetector,
+    HttpAuthorizationDetector,
     AwsAccessKeyDetector,
     AwsSecretKeyDetector,
     OpenAiKeyDetector,
@@ -60,6 +62,7 @@ __all__ = [
     "GitHubTokenDetector",
     "GitLabTokenDetector",
     "GoogleApiKeyDetector",
+    "HttpAuthorizationDetector",
     "IbanDetector",
     "IpAddressDetector",
     "JwtDetector",

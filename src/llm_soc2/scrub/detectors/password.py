@@ -1,4 +1,5 @@
-"""PASSWORD: the value of a ``password=``, ``passwd:``, ``secret:``, ``api_key=``, ``token:`` ... assignment.
+"""PASSWORD: the value of a ``password=``, ``passwd:``, ``secret:``, ``api_key=``, ``token:`` ... assignment,
+or of "my password is ..." in prose (where letters and digits must mix: "is case-sensitive" is no secret).
 
 Only the value is redacted (``password=[PASSWORD]``). A value is believed when it looks like a secret
 rather than code or a placeholder: at least 8 characters, Shannon entropy of at least
@@ -58,6 +59,21 @@ def _open_bracket_without_quote(value: str, context: str) -> bool:
     return at < 0 or context[at + len(value) : at + len(value) + 1] not in ('"', "'", "`", "\\")
 
 
+def _in_prose(value: str, context: str) -> bool:
+    """Whether ``value`` follows "is" / "was" / "be" (the prose pattern) rather than ``=`` or ``:``."""
+    at = context.find(value.lower())
+    return at >= 0 and _PROSE_LEAD.search(context[:at]) is not None
+
+
+_PROSE_LEAD = re.compile(r"\b(?:is|was|be)[ \t]{0,4}:?[ \t]{0,4}[\"']?$")
+
+
+def _alphanumeric_classes(value: str) -> int:
+    return sum(
+        (any(c.islower() for c in value), any(c.isupper() for c in value), any(c.isdigit() for c in value))
+    )
+
+
 class PasswordDetector(Detector):
     entity = "PASSWORD"
     kind = Kind.SECRET
@@ -66,6 +82,9 @@ class PasswordDetector(Detector):
         r"(?i)(?:^|[^a-z0-9])(?:password|passwd|passphrase|pwd|pass|secret|secret[_\-]?key|client[_\-]?secret|"
         r"api[_\-]?key|apikey|access[_\-]?key|access[_\-]?token|auth[_\-]?token|refresh[_\-]?token|token|"
         r"private[_\-]?key)(?:\\?[\"'])?[ \t]{0,4}(?::=|=>|:|=)[ \t]{0,4}(?:\\?[\"'])?([^\s\"'`<>,;\\]{8,256})",
+        # In prose: "my password is Tr0ub4dor&3", "the passcode for the vault was ...".
+        r"(?i)(?:^|[^a-z0-9])(?:password|passwd|passphrase|passcode)(?:[ \t]{1,4}for(?:[ \t]{1,4}[^\s]{1,64}){1,3})?"
+        r"[ \t]{1,4}(?:is|was|will[ \t]{1,4}be)[ \t]{0,4}:?[ \t]{0,4}[\"']?([^\s\"'`<>,;\\]{8,256})",
     )
 
     def validate(self, value: str, context: str) -> bool:
@@ -74,4 +93,7 @@ class PasswordDetector(Detector):
         ):
             return False
         threshold = min(ENTROPY_MIN_BITS, SHORT_VALUE_RATIO * math.log2(len(value)))
+        if _in_prose(value, context):
+            # After "is", words follow as often as secrets ("is case-sensitive"): letters and digits must mix.
+            return shannon_entropy(value) >= threshold and _alphanumeric_classes(value) >= 2
         return shannon_entropy(value) >= threshold and (char_classes(value) >= 2 or len(value) >= 16)
