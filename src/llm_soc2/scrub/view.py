@@ -33,6 +33,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import re
+import string
 import unicodedata
 
 INVISIBLE = 0x00
@@ -258,10 +259,11 @@ def _unescape(data: bytes) -> bytes:
     like the text it encodes. Each escape becomes as many bytes as it has:
 
     - ``\\n``, ``\\r``, ``\\t``: a space and that character;
-    - ``\\u``: the character's byte and five ``ESCAPE_FILL`` bytes, removed when the view is compacted:
-      ``jos\\u00e9@example.com`` is one address, the digits after an escaped no-break space are a number
-      of their own, escaped fullwidth digits one number, and an escaped letter counts once (as six of it,
-      a password followed by two escaped letters read as too repetitive to be one).
+    - ``\\u`` of a letter or symbol: its byte six times (``jos\\u00e9@example.com`` stays one address;
+      no compaction, which JSON written with ``ensure_ascii`` would otherwise need on every escape);
+    - ``\\u`` of a digit, a space, a dash or an invisible character: its byte and five ``ESCAPE_FILL``
+      bytes, removed when the view is compacted (the digits after an escaped no-break space are a number
+      of their own, escaped fullwidth digits one number).
 
     (Escaped quotes are allowed for by the patterns that care.)"""
     for escape, meaning in _WHITESPACE_ESCAPES:
@@ -279,7 +281,7 @@ def _read_escape(escape: bytes) -> bytes:
     codepoint = int(escape[2:], 16)
     # Half of an escaped surrogate pair is half of a character outside the BMP (an emoji, mostly).
     folded = OTHER if 0xD800 <= codepoint <= 0xDFFF else _FOLD[codepoint]
-    out = bytes((folded,)) + ESCAPE_FILL * 5
+    out = bytes((folded,)) + ESCAPE_FILL * 5 if folded in _SEPARATING else bytes((folded,)) * 6
     if len(_escapes) < _MEMO_LIMIT:
         _escapes[escape] = out
     return out
@@ -287,6 +289,9 @@ def _read_escape(escape: bytes) -> bytes:
 
 # Invisible like INVISIBLE, but not evidence of binary content: it stands for the rest of an escape.
 ESCAPE_FILL = b"\x7f"
+# Bytes whose count matters to the patterns (digits, separators, punctuation: "@" six times is no address)
+# or that must vanish (invisible).
+_SEPARATING = frozenset(b"0123456789 -\n" + string.punctuation.encode() + bytes((INVISIBLE,)))
 _WHITESPACE_ESCAPES = ((b"\\n", b" \n"), (b"\\r", b" \r"), (b"\\t", b" \t"))
 _UNICODE_ESCAPE = re.compile(rb"(\\u[0-9a-fA-F]{4})")  # literal-led: skips to each backslash
 _escapes: dict[bytes, bytes] = {}

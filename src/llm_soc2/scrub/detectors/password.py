@@ -27,6 +27,7 @@ _NOT_A_SECRET = re.compile(
     r"|[*xX.]+"
 )
 _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)[(\[]")
+_SIX_OF_ONE = re.compile(r"([A-Za-z])\1{5}")
 
 
 def _code_name(part: str) -> bool:
@@ -92,8 +93,11 @@ class PasswordDetector(Detector):
             _is_code(value) and not _open_bracket_without_quote(value, context)
         ):
             return False
+        # An escaped letter reads as six of it in the scanned view (``\u00ba`` is "oooooo"): counted once.
+        prose = _in_prose(value, context)
+        value = _SIX_OF_ONE.sub(r"\1", value)
         threshold = min(ENTROPY_MIN_BITS, SHORT_VALUE_RATIO * math.log2(len(value)))
-        if _in_prose(value, context):
+        if prose:
             # After "is", words follow as often as secrets ("is case-sensitive"): letters and digits must mix.
             return shannon_entropy(value) >= threshold and _alphanumeric_classes(value) >= 2
         return shannon_entropy(value) >= threshold and (char_classes(value) >= 2 or len(value) >= 16)
