@@ -47,6 +47,18 @@ _HELP_VERBS: Final = (
 
 CUES: Final = (
     Cue("explicit", rf"(?i){_I_CANNOT}\W+(?:\w+\W+){{0,3}}?{_HELP_VERBS}\b", 0.9, (RESPONSE,), "explicit"),
+    # The same in French, Spanish, German, Portuguese and Italian: "I cannot" with a verb of helping.
+    Cue(
+        "explicit",
+        r"(?i)\b(?:je\s+ne\s+(?:peux|pourrai|suis\s+pas\s+en\s+mesure\s+de)\s+(?:pas\s+)?(?:vous\s+|t['’]\s*)?"
+        r"(?:aider|r[ée]pondre|fournir|faire\s+cela|accéder|acc[ée]der)|no\s+(?:puedo|podr[ée])\s+(?:ayudar|"
+        r"proporcionar|responder|hacer\s+eso|facilitar|ofrecer)|ich\s+kann\s+(?:\w+\s+){0,3}?nicht\s+(?:helfen|"
+        r"beantworten|bereitstellen|geben|liefern)|n[ãa]o\s+(?:posso|poderei)\s+(?:ajudar|fornecer|responder|"
+        r"fazer\s+isso)|non\s+(?:posso|potr[òo])\s+(?:aiutar|fornire|rispondere|fare\s+questo))",
+        0.9,
+        (RESPONSE,),
+        "explicit",
+    ),
     Cue(
         "explicit",
         r"(?i)\b(?:unable|not\s+able)\s+to\s+(?:help|assist|provide|comply|fulfil+|create|generate|"
