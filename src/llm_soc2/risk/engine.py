@@ -203,7 +203,9 @@ def _middle_windows(interaction: Interaction) -> Iterator[Interaction]:
     mean the same wherever they are (``scans_whole_text``) read these too, so an instruction buried
     in the middle of a long document or tool result is found; the others would misread a window (a
     refusal opens a response, a JSON answer is valid only whole)."""
-    tools = "\n".join(_text.as_text(part) for part in list(interaction.tool_results)[: _text.JOIN_LIMIT])
+    results = interaction.tool_results
+    parts = (results,) if isinstance(results, str) else list(results)[: _text.JOIN_LIMIT]
+    tools = "\n".join(_text.as_text(part) for part in parts)
     middles = {
         "prompt": _middle(_text.as_text(interaction.prompt)),
         "response": _middle(_text.as_text(interaction.response)),
