@@ -26,11 +26,48 @@ MAX_RUNS: Final = 64
 MAX_RUN_CHARS: Final = 64 * 1024
 _CHAR: Final = rb"[A-Za-z0-9+/_\-]"  # either alphabet: standard ("+/") or URL-safe ("-_")
 # A run that encodes text: from the start of a run, whole groups of four, then four groups whose first
-# character encodes an ASCII byte (see ``base64_text``). Words and identifiers rarely hold such groups
-# where a group would start (a lower-case letter leads a group one time in four), so ordinary text is
-# not looked at twice: this pattern is one more in the engine's single pass, and only a run it finds is
-# decoded.
-TEXT_RUN: Final = rb"(?:^|[^A-Za-z0-9+/_\-])(?:%s{4})*?(?:[A-Za-f]%s{3}){4}" % (_CHAR, _CHAR)
+# character encodes an ASCII byte (see ``base64_text``), one of them mixed. Words and identifiers rarely
+# hold such groups where a group would start (a lower-case letter leads a group one time in four), so
+# ordinary text is not looked at twice: this pattern is one more in the engine's single pass, and only a
+# run it finds is decoded.
+_GROUP: Final = rb"(?:[A-Za-f]" + _CHAR + rb"{3})"  # a group whose first byte is ASCII
+# ... and one that also holds an upper-case letter, a digit or a symbol: base64 of text has one in almost
+# every group (the second character of a group encodes a lower-case letter's high bits as G, H, W, X, m,
+# n, 2 or 3), while a word, or an escaped letter read six times ("aaaaaa"), has none.
+_MIXED: Final = (
+    rb"(?:[A-Z]"
+    + _CHAR
+    + rb"{3}|[a-f](?:[A-Z0-9+/_\-]"
+    + _CHAR
+    + rb"{2}|"
+    + _CHAR
+    + rb"[A-Z0-9+/_\-]"
+    + _CHAR
+    + rb"|"
+    + _CHAR
+    + rb"{2}[A-Z0-9+/_\-]))"
+)
+TEXT_RUN: Final = (
+    rb"(?:^|[^A-Za-z0-9+/_\-])(?:"
+    + _CHAR
+    + rb"{4})*?(?:"
+    + _MIXED
+    + _GROUP
+    + rb"{3}|"
+    + _GROUP
+    + _MIXED
+    + _GROUP
+    + rb"{2}|"
+    + _GROUP
+    + rb"{2}"
+    + _MIXED
+    + _GROUP
+    + rb"|"
+    + _GROUP
+    + rb"{3}"
+    + _MIXED
+    + rb")"
+)
 # The rest of a run, from where it starts.
 RUN_REST: Final = _CHAR + rb"*={0,2}"
 

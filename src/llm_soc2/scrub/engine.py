@@ -328,6 +328,8 @@ class Engine:
                 self._compiled.append(_Compiled(detector, regex, groups, extension, limit))
         self._invisible = regex_set.Add(b"[" + INVISIBLE_CLASS + b"]")
         self._encoded = regex_set.Add(encoded.TEXT_RUN)
+        if self._encoded < 0 or not _TEXT_RUN.ok() or not _RUN_REST.ok():
+            raise PatternError("RE2 rejects the base64 run patterns")
         # Matches every text: its absence means the set's automaton gave up (memory), not "no match".
         self._sentinel = regex_set.Add(rb"\A")
         if not regex_set.Compile():

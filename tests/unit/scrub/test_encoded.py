@@ -7,14 +7,17 @@ import json
 import time
 
 import pytest
+from re2 import _re2
 
 from llm_soc2.fingerprint import SecretRegistry
 from llm_soc2.scrub import Scrubber
-from llm_soc2.scrub.encoded import MAX_RUNS, base64_text, decode_base64
+from llm_soc2.scrub.encoded import MAX_RUNS, TEXT_RUN, base64_text, decode_base64
+from llm_soc2.scrub.view import view_bytes
 
 from .conftest import make_scrubber
 
 _SCRUBBER = make_scrubber()
+_TEXT_RUN = _re2.RE2(TEXT_RUN, _re2.RE2.Options())
 
 
 def _b64(text: str, *, url_safe: bool = False, padded: bool = True) -> str:
@@ -103,3 +106,21 @@ def test_many_runs_are_bounded() -> None:
     result = Scrubber().scrub(text)
     assert time.perf_counter() - started < 2.0
     assert result.text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "looks_encoded"),
+    [
+        (json.dumps({"q": "Le café était fermé à l'été, élève répété."}), False),  # escapes read "aaaaaa"
+        ("internationalization counterrevolutionary telecommunications", False),
+        ("getUserAccountPermissionsForOrganization(organizationIdentifier)", False),
+        ("note " + _b64("mail jane.doe@example.com"), True),
+        ("note " + _b64("The meeting moved to Thursday afternoon."), True),
+    ],
+)
+def test_which_runs_the_scan_looks_into(text: str, looks_encoded: bool) -> None:
+    """Only a run that may encode text makes the engine decode: ordinary words, identifiers and the
+    escaped letters of ``ensure_ascii`` JSON do not (decoding them all cost 100-200 µs per span)."""
+    data = view_bytes(text)
+    found = _TEXT_RUN.Match(_re2.RE2.Anchor.UNANCHORED, data, 0, len(data))[0][0] >= 0
+    assert found is looks_encoded
