@@ -187,32 +187,16 @@ def _cold_us(processor: LLMSpanProcessor, span: ReadableSpan, calls: int) -> flo
 def _presidio_ratios(
     processor: LLMSpanProcessor, spans: dict[str, ReadableSpan], texts: dict[str, str], slices: int
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Presidio's regex-only analyzer (a worker in the bench venv of bench_scrub.py) and the processor
-    take turns in short slices: per slice, Presidio's median of 3 runs per text, then the processor's
-    median of 200 spans. Per text: Presidio's slice medians, and the slice ratios (Presidio / ours).
-    This machine's speed drifts within seconds; two figures taken a fraction of a second apart drift
-    together, so the median of the slice ratios measures the code and not the drift."""
-    from bench_scrub import presidio_server
+    """Presidio's regex-only analyzer on each text (a worker in the bench venv of bench_scrub.py) and the
+    processor on its span take turns in short slices (``bench_scrub.alternating``): per text, Presidio's
+    slice medians and the slice ratios (Presidio / ours, ours the median of 200 spans)."""
+    from bench_scrub import alternating
 
-    server = presidio_server()
-    assert server.stdin is not None
-    assert server.stdout is not None
-    request = json.dumps({"texts": texts, "runs": 3}) + "\n"
-    presidio: dict[str, list[float]] = {}
-    ratios: dict[str, list[float]] = {}
-    try:
-        for _ in range(slices):
-            server.stdin.write(request)
-            server.stdin.flush()
-            theirs = json.loads(server.stdout.readline())
-            for label, span in spans.items():
-                ours = statistics.median(_cpu_us(lambda span=span: processor.on_end(span), 200))  # type: ignore[misc]
-                presidio.setdefault(label, []).append(theirs[label]["median_us"])
-                ratios.setdefault(label, []).append(theirs[label]["median_us"] / ours)
-    finally:
-        server.stdin.close()
-        server.wait(timeout=60)
-    return presidio, ratios
+    def ours(label: str) -> float:
+        span = spans[label]
+        return statistics.median(_cpu_us(lambda: processor.on_end(span), 200))
+
+    return alternating(ours, texts, slices)
 
 
 def main() -> int:

@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -107,11 +108,13 @@ def worker_serve() -> None:
 
 
 def alternating(
-    ours: Any, samples: dict[str, str], slices: int
+    ours: Callable[[str], float], samples: dict[str, str], slices: int
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Presidio (``worker_serve``) and ``ours`` take turns in short slices: per slice, Presidio's median of 3
-    runs per text, then ours of 100. Per text: Presidio's slice medians and the slice ratios. This
-    machine's speed drifts within seconds; figures taken a fraction of a second apart drift together."""
+    """Presidio (``worker_serve``) and we take turns in short slices: per slice, Presidio's median of 3
+    runs on each text, then ``ours(name)``, our median µs for that text. Per text: Presidio's slice
+    medians and the slice ratios (Presidio over ours). This machine's speed drifts within seconds;
+    figures taken a fraction of a second apart drift together, so the median of the slice ratios
+    measures the code and not the drift."""
     server = presidio_server()
     assert server.stdin is not None
     assert server.stdout is not None
@@ -123,10 +126,9 @@ def alternating(
             server.stdin.write(request)
             server.stdin.flush()
             presidio = json.loads(server.stdout.readline())
-            for name, text in samples.items():
-                mine = timed(ours, text, 100, warmup=5)["median_us"]
+            for name in samples:
                 theirs.setdefault(name, []).append(presidio[name]["median_us"])
-                ratios.setdefault(name, []).append(presidio[name]["median_us"] / mine)
+                ratios.setdefault(name, []).append(presidio[name]["median_us"] / ours(name))
     finally:
         server.stdin.close()
         server.wait(timeout=60)
@@ -206,7 +208,11 @@ def main() -> None:
     theirs: dict[str, list[float]] = {}
     ratios: dict[str, list[float]] = {}
     if not args.skip_presidio:
-        theirs, ratios = alternating(scrubber.scrub, samples, args.slices)
+        theirs, ratios = alternating(
+            lambda name: timed(scrubber.scrub, samples[name], 100, warmup=5)["median_us"],
+            samples,
+            args.slices,
+        )
 
     print(f"{'text':<10}{'chars':>7}  {'llm-soc2 median':>16}{'p90':>12}  {'presidio median':>16}  "
           f"{'ratio':>7} (slice quartiles)")  # fmt: skip
