@@ -56,6 +56,7 @@ from llm_soc2.risk import text as _text
 from llm_soc2.risk.assessment import Interaction, Signal
 from llm_soc2.risk.base import CONTEXT, PROMPT, TOOLS, Cue, CueClassifier, Hits, combine, field_text
 from llm_soc2.scrub.encoded import base64_text
+from llm_soc2.scrub.view import control_characters
 from llm_soc2.semconv import RISK_PROMPT_INJECTION
 
 # --------------------------------------------------------------------------------------------------
@@ -1198,7 +1199,6 @@ _SENTENCE_BREAK: Final = re.compile(r"(?<=[.!?])\s+|\n+")
 _BASE64: Final = re2.compile(r"[A-Za-z0-9+/]{32,}={0,2}|[A-Za-z0-9_\-]{40,}={0,2}")
 _MAX_BLOCKS: Final = 256
 _MAX_DECODED_CHARS: Final = 32_768
-_CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SOURCE_PREFIX: Final = {PROMPT: "", TOOLS: "tool:", CONTEXT: "context:"}
 
 
@@ -1347,7 +1347,7 @@ def _decode_base64(source: str) -> str:
     decoded_chars = 0
     for match in itertools.islice(_BASE64.finditer(_text.clean(source)), _MAX_BLOCKS):
         decoded = base64_text(match.group(0).encode("ascii"))
-        if decoded is None or " " not in decoded or len(_CONTROL.findall(decoded)) > 0.1 * len(decoded):
+        if decoded is None or " " not in decoded or control_characters(decoded) > 0.1 * len(decoded):
             continue
         out.append(decoded[: _MAX_DECODED_CHARS - decoded_chars])
         decoded_chars += len(out[-1])

@@ -24,7 +24,9 @@ from typing import Final
 MIN_RUN: Final = 16
 MAX_RUNS: Final = 64
 MAX_RUN_CHARS: Final = 64 * 1024
-_CHAR: Final = rb"[A-Za-z0-9+/_\-]"  # either alphabet: standard ("+/") or URL-safe ("-_")
+# Either alphabet: standard ("+/") or URL-safe ("-_"), as a set of bytes and as a character class.
+RUN_CHARS: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
+_CHAR: Final = rb"[A-Za-z0-9+/_\-]"
 # A run that encodes text: from the start of a run, whole groups of four, then four groups whose first
 # character encodes an ASCII byte (see ``base64_text``), one of them mixed. Words and identifiers rarely
 # hold such groups where a group would start (a lower-case letter leads a group one time in four), so

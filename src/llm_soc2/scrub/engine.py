@@ -127,7 +127,6 @@ def _options(max_mem: int) -> _re2.RE2.Options:
 # run and the run once (linear).
 _TEXT_RUN: Final = _re2.RE2(encoded.TEXT_RUN, _options(_PATTERN_MAX_MEM))
 _RUN_REST: Final = _re2.RE2(encoded.RUN_REST, _options(_PATTERN_MAX_MEM))
-_RUN_CHARS: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
 
 
 def compile_pattern(pattern: str, *, max_chars: int = MAX_MATCH_CHARS, extension: bool = False) -> _re2.RE2:
@@ -498,7 +497,7 @@ class Engine:
             start = _TEXT_RUN.Match(_UNANCHORED, data, position, size)[0][0]
             if start < 0:
                 return
-            if data[start] not in _RUN_CHARS:  # the match starts with the byte before the run
+            if data[start] not in encoded.RUN_CHARS:  # the match starts with the byte before the run
                 start += 1
             end = _RUN_REST.Match(_ANCHOR_START, data, start, size)[0][1]
             position = end

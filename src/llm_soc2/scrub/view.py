@@ -300,6 +300,11 @@ _ENTITY = re.compile(rb"(&#(?:[0-9]{1,7}|[xX][0-9a-fA-F]{1,6});)")  # literal-le
 _percent_escapes: dict[bytes, bytes] = {}
 
 
+def control_characters(text: str) -> int:
+    """How many ASCII control characters (other than tab and line breaks) ``text`` holds."""
+    return len(_CONTROL_CHARACTER.findall(text))
+
+
 def compact(view: View, text: str | None = None) -> View:
     """Remove invisible bytes from ``view`` (one ``translate``); positions map back through ``to_text``.
 
@@ -311,7 +316,7 @@ def compact(view: View, text: str | None = None) -> View:
     kept = data.translate(None, _INVISIBLE_BYTES)
     invisible = len(data) - len(kept) - data.count(ESCAPE_FILL)
     if len(data) >= 64 and invisible > BINARY_RATIO * len(data):
-        controls = invisible if text is None else len(_CONTROL_CHARACTER.findall(text))
+        controls = invisible if text is None else control_characters(text)
         if controls > BINARY_RATIO * len(data):
             raise Unscrubbable("binary content (control characters)")
     return View(kept, data)
