@@ -221,7 +221,8 @@ def test_ssn_invalid_numbers(scrubber: Scrubber, value: str) -> None:
 # ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "value", ["DE89370400440532013000", "GB82 WEST 1234 5698 7654 32", "FR1420041010050500013M02606",
-              "NL91ABNA0417164300", "NO9386011117947", "CH9300762011623852957"],
+              "NL91ABNA0417164300", "NO9386011117947", "CH9300762011623852957", "de89 3704 0044 0532 0130 00",
+              "gb82west12345698765432"],
 )  # fmt: skip
 def test_iban_found(scrubber: Scrubber, value: str) -> None:
     assert_found(scrubber, "IBAN", value)
@@ -233,7 +234,7 @@ def test_iban_followed_by_a_word_is_trimmed_to_its_length(scrubber: Scrubber) ->
 
 @pytest.mark.parametrize(
     "text", ["DE89370400440532013001", "DE8937040044053201300", "DE893704004405320130000", "XX89370400440532013000",
-             "GB82WEST12345698765433"],
+             "GB82WEST12345698765433", "gb82west12345698765433", "de89370400440532013000ab"],
 )  # fmt: skip
 def test_iban_lookalikes(scrubber: Scrubber, text: str) -> None:
     assert "IBAN" not in [e for e, _ in found(scrubber, f"iban {text}")]

@@ -29,6 +29,7 @@ FAMILIES: list[tuple[str, Callable[[random.Random], str], str, bool]] = [
     ("US_SSN", values.ssn, "", False),
     ("IBAN", values.iban, "", False),
     ("IBAN", lambda r: values.iban(r, grouped=True), "", False),
+    ("IBAN", lambda r: values.iban(r, grouped=True).lower(), "", False),
     ("PHONE", values.phone, "", False),
     ("IP_ADDRESS", values.public_ipv4, "", False),
     ("AWS_ACCESS_KEY", values.aws_access_key, "", True),

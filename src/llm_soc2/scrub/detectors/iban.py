@@ -31,12 +31,12 @@ class IbanDetector(Detector):
     entity = "IBAN"
     kind = Kind.PII
     priority = 70
-    # Upper-case, optionally grouped by single spaces; the candidate may run on into a following word,
-    # which ``refine`` trims to the country's length.
-    patterns = (r"(?:^|[^A-Za-z0-9])([A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30})",)
+    # Either case (people type "de89 3704 ..." too), optionally grouped by single spaces; the candidate
+    # may run on into a following word, which ``refine`` trims to the country's length.
+    patterns = (r"(?:^|[^A-Za-z0-9])([A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]){11,30})",)
 
     def refine(self, value: str, context: str) -> tuple[int, int] | None:
-        length = IBAN_LENGTHS.get(value[:2])
+        length = IBAN_LENGTHS.get(value[:2].upper())
         if length is None:
             return None
         compact: list[str] = []
@@ -52,4 +52,4 @@ class IbanDetector(Detector):
         return (0, end) if mod97_ok("".join(compact)) else None
 
     def canonical(self, value: str) -> str:
-        return value.replace(" ", "")
+        return value.replace(" ", "").upper()
