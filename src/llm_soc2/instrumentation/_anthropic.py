@@ -8,6 +8,7 @@ from typing import Any, Final
 from opentelemetry.util.types import AttributeValue
 
 from llm_soc2 import semconv
+from llm_soc2.fingerprint import KNOWN_SECRETS
 from llm_soc2.instrumentation import messages as m
 from llm_soc2.instrumentation._params import format_attributes, integer, set_numbers, strings, text_of
 from llm_soc2.instrumentation._telemetry import Request, ResponseData, Telemetry
@@ -159,6 +160,17 @@ def message_data(message: object, capture: bool) -> ResponseData:
     return data
 
 
+def _aws_access_key(client: Any) -> str | None:
+    """Bedrock signed with AWS keys (SigV4) has no API key: the access key id names the credential (its
+    fingerprint is recorded); the secret key and the session token sign the request, and are registered
+    with the scrubber so that no form of them leaves the process either."""
+    for secret in (getattr(client, "aws_secret_key", None), getattr(client, "aws_session_token", None)):
+        if isinstance(secret, str):
+            KNOWN_SECRETS.add(secret)
+    access_key = getattr(client, "aws_access_key", None)
+    return access_key if isinstance(access_key, str) else None
+
+
 class Messages:
     """``client.messages.create`` / ``parse``, and ``stream`` (``stream=True`` is implied)."""
 
@@ -179,7 +191,7 @@ class Messages:
         if client is not None:
             attributes.update(server_attributes(client))
             key = getattr(client, "api_key", None) or getattr(client, "auth_token", None)
-            telemetry.api_key_attributes(key, attributes)
+            telemetry.api_key_attributes(key or _aws_access_key(client), attributes)
         set_numbers(attributes, kwargs, _NUMBERS)
         stop = strings(kwargs.get("stop_sequences"))
         if stop:

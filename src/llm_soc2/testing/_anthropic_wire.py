@@ -110,8 +110,15 @@ def message(body: Any, reply: Reply, message_id: str) -> dict[str, Any]:
 
 
 def message_stream(body: Any, reply: Reply, message_id: str) -> Iterator[bytes]:
-    def event(kind: str, **fields: Any) -> bytes:
-        return sse({"type": kind, **fields}, event=kind)
+    """The stream as server-sent events."""
+    return (sse(event, event=event["type"]) for event in message_events(body, reply, message_id))
+
+
+def message_events(body: Any, reply: Reply, message_id: str) -> Iterator[dict[str, Any]]:
+    """The events of a streamed message, in order."""
+
+    def event(kind: str, **fields: Any) -> dict[str, Any]:
+        return {"type": kind, **fields}
 
     start: dict[str, Any] = {
         "id": message_id,

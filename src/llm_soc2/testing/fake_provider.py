@@ -20,8 +20,9 @@ Azure OpenAI's paths are served by the OpenAI script too: ``openai.AzureOpenAI(a
 also answers as an HTTP proxy, so a client can call a provider's own host name (``http://`` only) through
 it: ``http_client=openai.DefaultHttpxClient(proxy=fake.url)``. Anthropic on Vertex AI
 (``anthropic.AnthropicVertex(base_url=f"{fake.url}/v1", ...)``) and on Amazon Bedrock
-(``anthropic.AnthropicBedrock(base_url=fake.url, api_key=..., aws_region=...)``, without streaming) are
-served by the Anthropic script.
+(``anthropic.AnthropicBedrock(base_url=fake.url, api_key=..., aws_region=...)``, or with AWS keys: requests
+signed with SigV4 are taken as they come) are served by the Anthropic script; Bedrock's streams are
+framed in AWS's binary event stream, as Bedrock sends them.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
 
-from llm_soc2.testing import _anthropic_wire, _openai_wire
+from llm_soc2.testing import _anthropic_wire, _aws_eventstream, _openai_wire
 from llm_soc2.testing.script import RecordedRequest, Reply, Responder
 
 OPENAI = "openai"
@@ -206,9 +207,10 @@ _VERTEX_ANTHROPIC: Final = re.compile(
 )
 
 
-# Anthropic on Amazon Bedrock: /model/{model}/invoke. Its streaming twin answers in AWS's binary event
-# stream, which only botocore decodes; it is not served.
-_BEDROCK_INVOKE: Final = re.compile(r"/model/([^/]+)/invoke")
+# Anthropic on Amazon Bedrock: /model/{model}/invoke, and /model/{model}/invoke-with-response-stream, which
+# answers in AWS's binary event stream.
+_BEDROCK_INVOKE: Final = re.compile(r"/model/([^/]+)/invoke(?:-with-response-stream)?")
+_BEDROCK_STREAM_SUFFIX: Final = "/invoke-with-response-stream"
 
 
 def _origin_form(target: str) -> str:
@@ -285,7 +287,10 @@ class _Handler(BaseHTTPRequestHandler):
         reply = script._take(request)
         if path_model is not None and isinstance(body, dict) and "model" not in body:
             body = {**body, "model": path_model}  # the cloud's path names the model, its body does not
-        self._respond(kind, path, body, reply)
+        event_stream = sent_path.endswith(_BEDROCK_STREAM_SUFFIX)
+        if event_stream and isinstance(body, dict):
+            body = {**body, "stream": True}  # Bedrock's path says "stream", its body does not
+        self._respond(kind, path, body, reply, event_stream=event_stream)
 
     def _read_body(self) -> bytes:
         if self.headers.get("transfer-encoding", "").lower() == "chunked":
@@ -308,7 +313,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Sleep; False when the provider is stopping."""
         return not (seconds > 0 and self.provider._stopping.wait(seconds))
 
-    def _respond(self, kind: str, path: str, body: Any, reply: Reply) -> None:
+    def _respond(self, kind: str, path: str, body: Any, reply: Reply, *, event_stream: bool = False) -> None:
         if reply.hang:
             self.provider._stopping.wait(reply.hang_seconds)
             self._drop()
@@ -331,7 +336,11 @@ class _Handler(BaseHTTPRequestHandler):
         stream = isinstance(body, dict) and bool(body.get("stream"))
         if kind == ANTHROPIC:
             message_id = self.provider._next_id("msg_fake")
-            if stream:
+            if stream and event_stream:
+                frames = map(_aws_eventstream.chunk, _anthropic_wire.message_events(body, reply, message_id))
+                failure = _aws_eventstream.exception("internalServerException", "fake stream error")
+                self._send_stream(frames, reply, failure, _aws_eventstream.CONTENT_TYPE)
+            elif stream:
                 events = _anthropic_wire.message_stream(body, reply, message_id)
                 self._send_stream(events, reply, _anthropic_wire.stream_error_event(reply))
             else:
@@ -378,10 +387,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
             self.wfile.flush()
 
-    def _send_stream(self, events: Iterator[bytes], reply: Reply, error_event: bytes) -> None:
+    def _send_stream(
+        self,
+        events: Iterator[bytes],
+        reply: Reply,
+        error_event: bytes,
+        content_type: str = "text/event-stream; charset=utf-8",
+    ) -> None:
         try:
             self.send_response(200)
-            self.send_header("content-type", "text/event-stream; charset=utf-8")
+            self.send_header("content-type", content_type)
             self.send_header("cache-control", "no-cache")
             self.send_header("transfer-encoding", "chunked")
             self._common_headers(reply.headers)
