@@ -4,7 +4,8 @@ Prints median and p90 (µs of thread CPU time, one call per sample, median of 3 
 - benign 2 KB (1 KB prompt + 1 KB response of ordinary prose), the processor's common case;
 - the same with a 1 KB system prompt (system-prompt echo check) and with retrieval context (groundedness);
 - 2 KB attacks: a DAN-style jailbreak, an override + base64 payload, a refusal with harmful request;
-- a 1 MiB prompt (windowed scan), to show the bound.
+- a 1 MiB prompt (head and tail for every classifier, the middle in overlapping 40 KB windows for
+  injection and harmful content), to show the bound.
 With ``--anchors`` it also times pyATR's rule set (the regex anchor in the reference notes) on the same
 benign and attack texts, in the bench venv that ``bench/eval_risk.py`` creates, and prints the ratio.
 
@@ -141,7 +142,7 @@ def main() -> int:
         print(f"{label:44s} {median:10.1f} {p90:10.1f}  {result.level}, {','.join(result.categories) or '-'}")
     huge = Interaction(prompt=(_PROSE * 2200)[:1_048_576], response=BENIGN_RESPONSE)
     median, p90 = _time(lambda: engine.assess(huge), 50)
-    print(f"{'1 MiB prompt (windowed: 32 KiB head + 8 KiB tail)':44s} {median:10.1f} {p90:10.1f}")
+    print(f"{'1 MiB prompt (head, tail, middle windows)':44s} {median:10.1f} {p90:10.1f}")
 
     if args.anchors:
         texts = [BENIGN_PROMPT + BENIGN_RESPONSE, DAN[:1536] + BENIGN_RESPONSE[:512]]

@@ -33,12 +33,18 @@ Lexicon = dict[str, dict[str, list[str]]]  # category -> severity -> phrases
 DEFAULT_SEVERITIES: Final = {"low": 0.3, "medium": 0.5, "high": 0.75, "critical": 0.95}
 INPUT_FACTOR: Final = 0.85  # a request for harmful content counts a little less than producing it
 _GAP_TOKEN: Final = "..."  # noqa: S105 (a phrase-syntax token, not a secret)
-_GAP: Final = r"(?:\W+\w+){0,3}\W+"
+# Up to three other words (of any alphabet: "\w" is ASCII in RE2, and "très" would count as two).
+_GAP: Final = r"(?:[^\pL\pN_]+[\pL\pN_]+){0,3}[^\pL\pN_]+"
 # Between two words of a phrase: any spacing or punctuation, and an article or possessive may stand there.
 _SEP: Final = r"\W+(?:(?:a|an|the|some|my|your|his|her|their|this|that|these|those)\W+)?"
 _MAX_PHRASE_CHARS: Final = 2000
 _MAX_PHRASES: Final = 5000
-_ALLOWED: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_|*'’-.&+ ")
+_ALLOWED: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_|*'’-.&+ ")  # and letters of any alphabet
+_ASCII_WORD: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+# RE2's \b knows ASCII word characters only: a phrase that starts or ends with another letter ("étapes",
+# "tué") is bounded by the text's edge or a character that is neither a letter nor a digit.
+_LETTER_EDGE_START: Final = r"(?:^|[^\pL\pN_])"
+_LETTER_EDGE_END: Final = r"(?:$|[^\pL\pN_])"
 _ZW: Final = "".join(f"\\x{{{ord(ch):04X}}}" for ch in _text.ZERO_WIDTH)
 _OBFUSCATION_CUES: Final = (
     Cue("obf", r"\b(?:[A-Za-z][ ._*\-]){3,}[A-Za-z]\b", 0.0, (PROMPT, RESPONSE)),
@@ -111,7 +117,7 @@ def check_phrase(phrase: str, where: str) -> None:
     text = phrase.strip().lower()
     if not text or len(text) > _MAX_PHRASE_CHARS:
         raise ConfigurationError(f"{where}: phrases must be 1..{_MAX_PHRASE_CHARS} characters")
-    bad = sorted(set(text) - _ALLOWED)
+    bad = sorted(ch for ch in set(text) - _ALLOWED if not ch.isalpha())
     if bad:
         raise ConfigurationError(f"{where}: {phrase!r} has characters a phrase cannot hold: {''.join(bad)!r}")
     for word in text.split():
@@ -141,17 +147,33 @@ def phrase_pattern(phrase: str) -> str:
     return out
 
 
+def bounded_pattern(phrase: str) -> str:
+    """``phrase_pattern`` between word boundaries: ``\\b`` where the phrase's edge is an ASCII letter or
+    digit, the letter-aware edge where it may be another letter."""
+    words = [word for word in phrase.strip().lower().split() if word != _GAP_TOKEN]
+    firsts = {alternative.strip("*_")[:1] for alternative in words[0].split("|")}
+    lasts = {alternative.strip("*_")[-1:] for alternative in words[-1].split("|")}
+    start = r"\b" if firsts <= _ASCII_WORD else _LETTER_EDGE_START
+    end = r"\b" if lasts <= _ASCII_WORD else _LETTER_EDGE_END
+    return f"{start}(?:{phrase_pattern(phrase)}){end}"
+
+
 def lexicon_cues(lexicon: Lexicon, severities: Mapping[str, float]) -> tuple[Cue, ...]:
     cues = []
     for category, levels in sorted(lexicon.items()):
         for severity, phrases in sorted(levels.items()):
             if not phrases:
                 continue
-            body = "|".join(phrase_pattern(phrase) for phrase in phrases)
+            body = "|".join(bounded_pattern(phrase) for phrase in phrases)
             cues.append(
-                Cue(f"{category}.{severity}", rf"(?i)\b(?:{body})\b", severities[severity], (PROMPT, RESPONSE),
-                    category)
-            )  # fmt: skip
+                Cue(
+                    f"{category}.{severity}",
+                    f"(?i)(?:{body})",
+                    severities[severity],
+                    (PROMPT, RESPONSE),
+                    category,
+                )
+            )
     return tuple(cues)
 
 
