@@ -91,6 +91,17 @@ def content(span: ReadableSpan, key: str) -> Any:
     return json.loads(value)
 
 
+def assert_completed_anthropic_stream(span: ReadableSpan, text: str, output_tokens: int) -> None:
+    """The span of an Anthropic message stream read to its end."""
+    attributes = dict(span.attributes or {})
+    assert attributes[semconv.GEN_AI_REQUEST_STREAM] is True
+    assert attributes[semconv.STREAM_OUTCOME] == semconv.STREAM_COMPLETED
+    assert attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == output_tokens
+    assert attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS] == ("end_turn",)
+    assert isinstance(attributes[semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK], float)
+    assert content(span, semconv.GEN_AI_OUTPUT_MESSAGES)[0]["parts"] == [{"type": "text", "content": text}]
+
+
 def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "data_dir": tmp_path / "data",

@@ -12,7 +12,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from llm_soc2 import semconv
 from llm_soc2.fingerprint import KNOWN_SECRETS, fingerprint, template_hash
 from llm_soc2.testing import FakeProvider, ToolCall
-from support.llm import ANTHROPIC_KEY, SECRET_KEY_HEX, Recorder, content
+from support.llm import ANTHROPIC_KEY, SECRET_KEY_HEX, Recorder, assert_completed_anthropic_stream, content
 
 MODEL = "claude-sonnet-4-6"
 SYSTEM = "You are a careful assistant."
@@ -121,14 +121,7 @@ def test_raw_stream(
     )
 
     assert events[-1].type == "message_stop"
-    span = instrumented.only_span()
-    attributes = dict(span.attributes or {})
-    assert attributes[semconv.GEN_AI_REQUEST_STREAM] is True
-    assert attributes[semconv.STREAM_OUTCOME] == semconv.STREAM_COMPLETED
-    assert attributes[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == 9
-    assert attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS] == ("end_turn",)
-    assert isinstance(attributes[semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK], float)
-    assert content(span, semconv.GEN_AI_OUTPUT_MESSAGES)[0]["parts"] == [{"type": "text", "content": TEXT}]
+    assert_completed_anthropic_stream(instrumented.only_span(), TEXT, output_tokens=9)
 
 
 def test_raw_stream_abandoned(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anthropic
 import openai
+import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 
 from llm_soc2 import semconv
@@ -19,16 +22,25 @@ def _scope(span: ReadableSpan) -> str:
     return span.instrumentation_scope.name
 
 
+@pytest.mark.parametrize("platform", ["anthropic", "bedrock"])
 def test_the_anthropic_sdk_span_is_nested_in_ours_and_is_a_duplicate(
-    instrumented: Recorder, fake_provider: FakeProvider
+    platform: str, instrumented: Recorder, fake_provider: FakeProvider
 ) -> None:
     # The SDK's tracing on, into the same provider (as it would be with a global provider).
-    client = anthropic.Anthropic(
-        base_url=fake_provider.anthropic.base_url,
-        api_key=ANTHROPIC_KEY,
-        max_retries=0,
-        open_telemetry={"tracer_provider": instrumented.tracer_provider},
-    )
+    tracing: Any = {"tracer_provider": instrumented.tracer_provider}
+    client: anthropic.Anthropic | anthropic.AnthropicBedrock
+    if platform == "bedrock":  # streams in AWS's event stream, decoded by botocore
+        client = anthropic.AnthropicBedrock(
+            base_url=fake_provider.url, api_key=ANTHROPIC_KEY, aws_region="us-east-1", max_retries=0,
+            open_telemetry=tracing,
+        )  # fmt: skip
+    else:
+        client = anthropic.Anthropic(
+            base_url=fake_provider.anthropic.base_url,
+            api_key=ANTHROPIC_KEY,
+            max_retries=0,
+            open_telemetry=tracing,
+        )
     client.messages.create(**MESSAGE)
     with client.messages.stream(**MESSAGE) as stream:
         stream.get_final_text()
