@@ -153,6 +153,13 @@ def test_local_numbers_next_to_a_messaging_word(scrubber: Scrubber, template: st
     assert_found(scrubber, "PHONE", "463 436 698", template)
 
 
+def test_six_digit_local_numbers_need_a_phone_word_and_groups(scrubber: Scrubber) -> None:
+    assert_found(scrubber, "PHONE", "31 75 62", "no message on my registered {} yet")
+    assert_found(scrubber, "PHONE", "45 67 89", "call me on {}")
+    assert_clean(scrubber, "order 31 75 62 shipped")  # no phone word
+    assert_clean(scrubber, "call 123456 to confirm")  # bare digits: a code as often as a number
+
+
 @pytest.mark.parametrize(
     "text", ["on 2024-01-15 we met", "due 15/01/2024", "since 01.02.2024", "Python 3.11.2", "version 1.2.3.4.5",
              "order #123456789", "ISBN 978-3-16-148410-0", "+1 000-000-0000",

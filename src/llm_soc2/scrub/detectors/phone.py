@@ -1,6 +1,7 @@
 """PHONE: a number that ``phonenumbers`` says is valid: international (+44 ..., 0044 ...), North American, or
 a national number with a trunk 0 in the UK and the larger EU countries. Next to a phone word ("call",
-"mobile", "fax" ...) any number of plausible length (7-15 digits) is believed.
+"mobile", "fax" ...) any number of plausible length (7-15 digits, or 6 in groups: a local number written
+without its area code, "31 75 62") is believed.
 
 Cheap shape checks run before ``phonenumbers`` (which costs 15-40 us per call): dates (2024-01-15,
 15.01.2024), dotted quads (IP addresses, versions) and runs of the wrong length never reach it. A run of
@@ -74,7 +75,7 @@ class PhoneDetector(Detector):
     )
     # Digits with up to two separators between them, an optional "+" and parentheses around a group.
     patterns = (
-        r"(?:^|[^0-9A-Za-z+.])(\+?\(?[0-9](?:[0-9]|[ .\-/]{1,2}\(?[0-9]|\)[ .\-]{0,2}[0-9]|\([0-9]){6,18})"
+        r"(?:^|[^0-9A-Za-z+.])(\+?\(?[0-9](?:[0-9]|[ .\-/]{1,2}\(?[0-9]|\)[ .\-]{0,2}[0-9]|\([0-9]){5,18})"
         r"(?:[^0-9]|$)",
     )
 
@@ -89,7 +90,7 @@ class PhoneDetector(Detector):
         elif digits[0] == "0":
             if not 7 <= n <= 13:
                 return False
-        elif not 7 <= n <= 15:
+        elif not 6 <= n <= 15:
             return False
         if _DATE.match(value) or _DOTTED_QUAD.fullmatch(value) or _DECIMAL.fullmatch(value):
             return (
@@ -97,8 +98,9 @@ class PhoneDetector(Detector):
             )
         if self.has_context(context):
             # Next to a phone word, a number of plausible length is believed: libphonenumber's metadata
-            # misses new ranges and local numbers written without their area code.
-            return 7 <= len(digits) <= 15
+            # misses new ranges and local numbers written without their area code (six digits only when
+            # grouped: a bare "123456" is a code as often as not).
+            return 7 <= len(digits) <= 15 or (len(digits) == 6 and n < len(value))
         if len(digits) == len(value):
             return False  # a bare run of digits: an order number as often as a phone number
         return _valid_number(value)
