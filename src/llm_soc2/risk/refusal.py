@@ -30,10 +30,16 @@ from llm_soc2.risk.base import RESPONSE, Cue, CueClassifier, Hits, combine
 from llm_soc2.semconv import RISK_REFUSAL
 
 _APOS: Final = "['’]"
+# "I still cannot", "I'm simply not able to": an adverb may stand before the refusal.
+_ADVERB: Final = (
+    r"(?:(?:still|really|simply|just|truly|honestly|unfortunately|therefore|also|definitely|absolutely|"
+    r"certainly)\s+)?"
+)
 _I_CANNOT: Final = (
-    rf"\bI\W*(?:{_APOS}m|\s+am)?\s*(?:can(?:no|{_APOS})?t|cannot|won{_APOS}?t|will\s+not|(?:{_APOS}m|\s+am)\s+"
+    rf"\bI\W*(?:{_APOS}m|\s+am)?\s*{_ADVERB}(?:can(?:no|{_APOS})?t|cannot|can\s+not|won{_APOS}?t|will\s+not|refuse\s+to|"
+    rf"not\s+(?:able|going|comfortable|permitted|allowed|willing|authorized|authorised)\s+to|(?:{_APOS}m|\s+am)\s+"
     rf"(?:not\s+able|unable)\s+to|am\s+not\s+able\s+to|must\s+(?:respectfully\s+)?decline\s+to|(?:{_APOS}m|\s+am)"
-    rf"\s+not\s+(?:going|comfortable|permitted|allowed|programmed|designed)\s+to|(?:do\s+not|don{_APOS}?t)\s+"
+    rf"\s+not\s+(?:going|comfortable|permitted|allowed|programmed|designed|willing|authori[sz]ed)\s+to|(?:do\s+not|don{_APOS}?t)\s+"
     rf"(?:feel\s+comfortable|think\s+I\s+(?:can|should)))"
 )
 _HELP_VERBS: Final = (
@@ -41,6 +47,7 @@ _HELP_VERBS: Final = (
     r"share|give|answer|continue|complete|participate|offer|facilitate|condone|encourage|promote|endorse|make|"
     r"draft|compose|plan|design|develop|describe|explain|detail|discuss|respond|role-?play|pretend|act|partake|"
     r"contribute|aid|recommend|suggest|outline|put\s+together|go\s+along|accommodate|tell|show|teach|reveal|"
+    r"fabricate|invent|falsify|fake|forge|impersonate|glorify|"
     r"disclose|list|name|advise|say|supply|walk\s+you\s+through|guide|instruct|go\s+into|elaborate|spell\s+out|"
     r"comment|speculate|identify|locate|find|look\s+up|access|retrieve|obtain|translate|summari[sz]e|reproduce)"
 )
@@ -111,7 +118,8 @@ CUES: Final = (
     Cue(
         "policy",
         r"(?i)\b(?:against|violates?|violation\s+of|goes\s+against|contrary\s+to|not\s+(?:in\s+line|"
-        r"aligned)\s+with|outside|breach\s+of)\s+(?:my|our|the|openai['’]s|anthropic['’]s|ethical|content|usage|"
+        r"aligned)\s+with|outside|breach\s+of)\s+(?:all\s+|any\s+of\s+)?(?:my|our|the|openai['’]s|anthropic['’]s|"
+        r"ethical|content|usage|"
         r"safety|community)\s+(?:\w+\s+)?(?:guidelines|policies|policy|principles|programming|rules|terms|values|"
         r"standards)\b",
         0.55,
@@ -133,6 +141,17 @@ CUES: Final = (
         r"(?i)\b(?:it|this|that)(?:['’]s|\s+is|\s+would\s+be)\s+(?:both\s+)?(?:illegal|unethical|"
         r"harmful|dangerous|against\s+the\s+law)\b",
         0.35,
+        (RESPONSE,),
+        "moral",
+    ),
+    # A moral verdict, not a fact about the law: "... is illegal and unethical" opens refusals; an answer
+    # about the law says what it is ("illegal in most states") and goes on.
+    Cue(
+        "illegal_and_unethical",
+        r"(?i)\b(?:is|are|would\s+be|was)\s+(?:both\s+|not\s+only\s+)?(?:illegal|unlawful)\s+(?:and|but\s+also)\s+"
+        r"(?:highly\s+|deeply\s+)?(?:unethical|immoral|wrong)\b|\b(?:is|are|would\s+be|was)\s+(?:both\s+)?"
+        r"(?:unethical|immoral)\s+and\s+(?:illegal|unlawful)\b",
+        0.55,
         (RESPONSE,),
         "moral",
     ),
@@ -188,11 +207,20 @@ CUES: Final = (
         (RESPONSE,),
         "redirect",
     ),
-    Cue("help_but", r"(?i)\bcan(?:no|['’])?t\s+help\s+but\b|\bcannot\s+help\s+but\b", 0.0, (RESPONSE,)),
+    # Idioms that read as "I can't <verb of helping>" and refuse nothing: when they are the only other cue,
+    # the explicit one is theirs.
+    Cue(
+        "idiom",
+        r"(?i)\b(?:can(?:no|['’])?t|cannot|can\s+not)\s+(?:help\s+but|make\s+up\s+my\s+mind)\b",
+        0.0,
+        (RESPONSE,),
+    ),
 )
 
 # Cues that are a refusal on their own when they open the response; elsewhere they are partial.
-_STRONG: Final = frozenset({"explicit", "decline", "apology_cannot", "apology_but", "policy"})
+_STRONG: Final = frozenset(
+    {"explicit", "decline", "apology_cannot", "apology_but", "policy", "illegal_and_unethical"}
+)
 _HEAD_CHARS: Final = 320  # "the opening": roughly the first two sentences
 _SHORT_RESPONSE: Final = 600  # a response this short is all opening
 _PARTIAL_FACTOR: Final = 0.4
@@ -657,7 +685,7 @@ class RefusalClassifier(CueClassifier):
             )
             for name in names:
                 group, weight = self._weights.get(name, ("", 0.0))
-                if weight <= 0.0 or (name == "explicit" and "help_but" in names and len(names) == 2):
+                if weight <= 0.0 or (name == "explicit" and "idiom" in names and len(names) == 2):
                     continue
                 if name in _STRONG and not opening:
                     weight *= _PARTIAL_FACTOR
