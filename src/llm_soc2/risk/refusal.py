@@ -36,11 +36,10 @@ _ADVERB: Final = (
     r"certainly)\s+)?"
 )
 _I_CANNOT: Final = (
-    rf"\bI\W*(?:{_APOS}m|\s+am)?\s*{_ADVERB}(?:can(?:no|{_APOS})?t|cannot|can\s+not|won{_APOS}?t|will\s+not|refuse\s+to|"
-    rf"not\s+(?:able|going|comfortable|permitted|allowed|willing|authorized|authorised)\s+to|(?:{_APOS}m|\s+am)\s+"
-    rf"(?:not\s+able|unable)\s+to|am\s+not\s+able\s+to|must\s+(?:respectfully\s+)?decline\s+to|(?:{_APOS}m|\s+am)"
-    rf"\s+not\s+(?:going|comfortable|permitted|allowed|programmed|designed|willing|authori[sz]ed)\s+to|(?:do\s+not|don{_APOS}?t)\s+"
-    rf"(?:feel\s+comfortable|think\s+I\s+(?:can|should)))"
+    rf"\bI\W*(?:{_APOS}m|\s+am)?\s*{_ADVERB}(?:can(?:no|{_APOS})?t|cannot|can\s+not|won{_APOS}?t|will\s+not|"
+    r"refuse\s+to|unable\s+to|not\s+(?:able|going|comfortable|permitted|allowed|programmed|designed|willing|"
+    r"authori[sz]ed)\s+to|must\s+(?:respectfully\s+)?decline\s+to|"
+    rf"(?:do\s+not|don{_APOS}?t)\s+(?:feel\s+comfortable|think\s+I\s+(?:can|should)))"
 )
 _HELP_VERBS: Final = (
     r"(?:help|assist|provide|comply|fulfil+|create|generate|write|produce|do\s+(?:that|this|so)|engage|support|"
